@@ -1,0 +1,48 @@
+# Deep Learning in 12 Days -- one command each:
+#   make lab    create .venv, install everything, open JupyterLab on notebooks/
+#   make test   create .venv if missing, install, run every test in the smoke profile
+#   make bench  run notebooks in the cpu (or gpu) profile, write bench/results.json + RESULTS.md
+#               (DAYS=05 or DAYS="01 02" to rerun some days only)
+#   make data   install Debian's Fashion-MNIST package where possible
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DAYS ?=
+
+.PHONY: lab test bench data sync clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip check
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: $(STAMP)
+	MLCOURSE_PROFILE=smoke $(PY) -m pytest -v --durations=15 \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900
+
+bench: $(STAMP)
+	$(PY) bench/run.py $(if $(DAYS),--days $(DAYS))
+
+data:
+	@if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then \
+		echo "Fashion-MNIST is already installed under /usr/share/datasets/fashion-mnist"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
+	else \
+		echo "No apt-get with root here: nothing to install. The loaders download the data"; \
+		echo "on first use (internet needed once) and cache it in \$$MLCOURSE_DATA (~/.cache/mlcourse)."; \
+	fi
+
+sync:
+	$(PY) tools/sync_notebooks.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,187 @@
+"""The benchmark: run notebooks in the cpu (or gpu) profile and record their headline results.
+
+    python bench/run.py                  # every notebook
+    python bench/run.py --days 05 07     # some days only; their rows are replaced
+
+For each notebook it sets ``MLCOURSE_PROFILE``, ``MLCOURSE_NOTEBOOK`` and ``MLCOURSE_RESULTS``,
+executes it top to bottom (with nbclient, in ``notebooks/``), times it, and collects the
+records that ``mlcourse.expect()`` appended. A wall-time record is added per notebook with the
+day's budget as its bar. Results are merged into ``bench/results.json`` and summarised in
+``bench/RESULTS.md``. In the cpu profile the executed notebook is saved in place, so the
+committed outputs are those of the benchmarked run (``--no-save`` to keep the files as they are).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fcntl
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS_JSON = ROOT / "bench" / "results.json"
+RESULTS_MD = ROOT / "bench" / "RESULTS.md"
+
+# Wall-time budgets in the cpu profile (COURSE.md, "The twelve days"), in seconds.
+BUDGET_S = {"01": 180, "02": 180, "03": 300, "04": 300, "05": 480, "06": 300, "07": 600,
+            "08": 600, "09": 720, "10": 720, "11": 1200, "12": 1200}
+
+
+def machine_summary() -> str:
+    """One line describing this machine (CPU model, cores, memory, OS, Python)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 2**20:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    gpu = ""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = f", GPU {torch.cuda.get_device_name(0)}"
+    except ImportError:
+        pass
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}){mem}{gpu}, "
+            f"Python {platform.python_version()}")
+
+
+def run_notebook(path: Path, profile: str, save: bool) -> tuple[list[dict], float, str | None]:
+    """Execute one notebook; return its expectation records, wall time and error (if any)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory() as tmp:
+        results = Path(tmp) / "records.jsonl"
+        env = {"MLCOURSE_PROFILE": profile, "MLCOURSE_NOTEBOOK": path.stem,
+               "MLCOURSE_RESULTS": str(results)}
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        error = None
+        t0 = time.perf_counter()
+        try:
+            NotebookClient(nb, timeout=3600, kernel_name="python3",
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+        except CellExecutionError as exc:
+            error = str(exc).strip().splitlines()[-1][:300]
+        except Exception as exc:  # kernel died, timeout, ...
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        finally:
+            seconds = time.perf_counter() - t0
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        records = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
+    if save and error is None:
+        nbformat.write(nb, path)
+    return records, seconds, error
+
+
+def merge(records: list[dict], rerun: set[tuple[str, str]]) -> list[dict]:
+    """Replace the rows of the rerun (notebook, profile) pairs in results.json; return all rows."""
+    old = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else []
+    kept = [r for r in old if (r["notebook"], r["profile"]) not in rerun]
+    rows = sorted(kept + records, key=lambda r: (r["notebook"], r["profile"], r["metric"] != "wall_time_s", r["seconds"]))
+    RESULTS_JSON.write_text(json.dumps(rows, indent=1) + "\n")
+    return rows
+
+
+def _fmt(v) -> str:
+    if isinstance(v, str):
+        return v
+    return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3e}"
+
+
+def write_markdown(rows: list[dict]) -> None:
+    """Write bench/RESULTS.md: per notebook, the wall time and each metric against its bar."""
+    lines = ["# Benchmark results", "",
+             "Written by `make bench` (`bench/run.py`); the raw records are in `results.json`.",
+             "Each row is one headline result of a notebook, checked by `mlcourse.expect()`; "
+             "`wall_time_s` is the whole notebook's run time against the day's budget.", ""]
+    by_nb: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        by_nb.setdefault((r["notebook"], r["profile"]), []).append(r)
+    lines += ["| notebook | profile | wall time | budget | metrics passed | date |",
+              "|---|---|---|---|---|---|"]
+    for (name, prof), rs in by_nb.items():
+        wall = next((r for r in rs if r["metric"] == "wall_time_s"), None)
+        ok = sum(r["passed"] for r in rs if r["metric"] != "wall_time_s")
+        n = sum(1 for r in rs if r["metric"] != "wall_time_s")
+        lines.append(f"| {name} | {prof} | {wall['value']:.0f} s | {wall['bar']} | {ok}/{n} | {wall['date'][:10]} |"
+                     if wall else f"| {name} | {prof} | – | – | {ok}/{n} | – |")
+    for (name, prof), rs in by_nb.items():
+        lines += ["", f"## {name} ({prof})", ""]
+        machine = rs[0].get("machine", "")
+        if machine:
+            lines += [f"Machine: {machine}", ""]
+        lines += ["| metric | value | expected | passed | at (s) |", "|---|---|---|---|---|"]
+        for r in rs:
+            lines.append(f"| {r['metric']} | {_fmt(r['value'])} | {r['bar']} | {'✔' if r['passed'] else '✘'} | {r['seconds']:.0f} |")
+    RESULTS_MD.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Run the notebooks and record their results.")
+    ap.add_argument("--days", nargs="*", default=[], help="two-digit day numbers, e.g. 01 05")
+    ap.add_argument("--profile", choices=["cpu", "gpu"], default=None,
+                    help="default: gpu when CUDA is found, else cpu")
+    ap.add_argument("--no-save", action="store_true", help="do not write executed notebooks back")
+    args = ap.parse_args(argv)
+    from mlcourse.profiles import cuda_available
+
+    profile = args.profile or ("gpu" if cuda_available() else "cpu")
+    days = {d.zfill(2) for arg in args.days for d in arg.replace(",", " ").split()}
+    notebooks = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
+                       if not days or p.name[:2] in days)
+    if not notebooks:
+        print(f"no notebook matches days {sorted(days)}")
+        return 2
+    machine, today = machine_summary(), dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    failed = 0
+    for path in notebooks:
+        print(f"running {path.name} in the {profile} profile ...", flush=True)
+        records, seconds, error = run_notebook(path, profile, save=(profile == "cpu" and not args.no_save))
+        budget = BUDGET_S.get(path.name[:2])
+        records.append({"notebook": path.stem, "profile": profile, "metric": "wall_time_s",
+                        "value": round(seconds, 1), "bar": f"<= {budget}" if budget else "finite",
+                        "passed": error is None and (budget is None or seconds <= budget),
+                        "seconds": round(seconds, 1)})
+        if error:
+            records.append({"notebook": path.stem, "profile": profile, "metric": "ran_to_the_end",
+                            "value": 0, "bar": "no error", "passed": False, "seconds": round(seconds, 1),
+                            "error": error})
+        for r in records:
+            r.update(date=today, machine=machine)
+        for r in records:
+            print(f"  {'✔' if r['passed'] else '✘'} {r['metric']} = {_fmt(r['value'])} ({r['bar']})")
+        failed += any(not r["passed"] for r in records)
+        with open(ROOT / "bench" / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            write_markdown(merge(records, {(path.stem, profile)}))
+    print(f"wrote {RESULTS_JSON.relative_to(ROOT)} and {RESULTS_MD.relative_to(ROOT)}; "
+          f"{len(notebooks) - failed}/{len(notebooks)} notebook(s) met every bar")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

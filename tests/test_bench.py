@@ -1,0 +1,40 @@
+"""The benchmark's bookkeeping (merging rows, the Markdown report), without running notebooks."""
+
+import importlib.util
+import json
+
+from conftest import ROOT
+
+
+def _bench(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "RESULTS_JSON", tmp_path / "results.json")
+    monkeypatch.setattr(mod, "RESULTS_MD", tmp_path / "RESULTS.md")
+    return mod
+
+
+def _rec(nb, metric, value, passed=True):
+    return {"notebook": nb, "profile": "cpu", "metric": metric, "value": value, "bar": "<= 1",
+            "passed": passed, "seconds": 1.0, "date": "2026-01-01T00:00:00+00:00", "machine": "m"}
+
+
+def test_merge_replaces_only_rerun_notebooks(tmp_path, monkeypatch):
+    b = _bench(tmp_path, monkeypatch)
+    b.merge([_rec("01_a", "wall_time_s", 10), _rec("01_a", "x", 1), _rec("02_b", "y", 2)],
+            {("01_a", "cpu"), ("02_b", "cpu")})
+    rows = b.merge([_rec("02_b", "y", 3), _rec("02_b", "wall_time_s", 5)], {("02_b", "cpu")})
+    assert [(r["notebook"], r["metric"], r["value"]) for r in rows] == [
+        ("01_a", "wall_time_s", 10), ("01_a", "x", 1), ("02_b", "wall_time_s", 5), ("02_b", "y", 3)]
+    assert json.loads((tmp_path / "results.json").read_text()) == rows
+    b.write_markdown(rows)
+    md = (tmp_path / "RESULTS.md").read_text()
+    assert "| 01_a | cpu | 10 s | <= 1 | 1/1 |" in md and "## 02_b (cpu)" in md and "| y | 3 |" in md
+
+
+def test_machine_summary_mentions_cores():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert "cores" in mod.machine_summary()

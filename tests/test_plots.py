@@ -1,0 +1,68 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from mlcourse import plots
+
+
+def _titled(ax):
+    return ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_loss_curve():
+    ax = plots.loss_curve({"train": [3, 2, 1], "val": [3.5, 2.5, 2]}, logy=True)
+    assert _titled(ax) and len(ax.lines) == 2 and ax.get_yscale() == "log"
+    plt.close("all")
+
+
+def test_image_grid_and_bad_shape():
+    fig = plots.image_grid(np.zeros((12, 8, 8)), [0, 1] * 6, classes=["a", "b"], ncols=5)
+    assert fig._suptitle.get_text() and fig.axes[1].get_title() == "b"
+    with pytest.raises(ValueError, match=r"\(N, H, W\)"):
+        plots.image_grid(np.zeros((8, 8)))
+    plt.close("all")
+
+
+def test_decision_boundary_binary_and_multiclass():
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    ax = plots.decision_boundary(lambda g: (g[:, 0] > 0).astype(float), X, y, resolution=30)
+    assert _titled(ax)
+    ax = plots.decision_boundary(lambda g: (g[:, 0] > 0).astype(int) + (g[:, 1] > 0), X,
+                                 np.arange(40) % 3, resolution=30)
+    assert _titled(ax)
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        plots.decision_boundary(lambda g: g, np.zeros((5, 3)), np.zeros(5))
+    plt.close("all")
+
+
+def test_heatmap():
+    ax = plots.heatmap(np.eye(3, dtype=int), xlabels=list("abc"), ylabels=list("abc"),
+                       title="cm", xlabel="pred", ylabel="true", annotate=True)
+    assert _titled(ax) and len(ax.texts) == 9
+    plt.close("all")
+
+
+def test_animate_gif_and_html(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLCOURSE_PROFILE", "cpu")
+    fig, ax = plt.subplots()
+    line, = ax.plot([], [])
+    out = plots.animate(fig, lambda i: line.set_data([0, 1], [0, i]), 3, save_as=tmp_path / "a.gif")
+    assert out.data[:6] in (b"GIF89a", b"GIF87a")
+    assert (tmp_path / "a.gif").read_bytes() == out.data
+    assert not list(tmp_path.glob("*.part"))
+    fig, ax = plt.subplots()
+    html = plots.animate(fig, lambda i: None, 2, html=True)
+    assert "<script" in html.data
+
+
+def test_res_path_is_inside_repo():
+    p = plots.res_path("x.gif")
+    assert p.parent.name == "res"
+
+
+def test_animate_does_not_save_in_smoke(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLCOURSE_PROFILE", "smoke")
+    fig, ax = plt.subplots()
+    out = plots.animate(fig, lambda i: None, 2, save_as=tmp_path / "a.gif")
+    assert out.data[:3] == b"GIF" and not (tmp_path / "a.gif").exists()

@@ -1,0 +1,49 @@
+import random
+import sys
+
+import numpy as np
+import pytest
+
+import mlcourse
+
+
+def test_setup_seeds_and_prints(capsys, monkeypatch):
+    monkeypatch.setenv("MLCOURSE_PROFILE", "smoke")
+    ctx = mlcourse.setup("99_test", seed=3)
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("mlcourse ") and "profile: smoke" in line and "device: cpu" in line
+    assert "\n" not in line
+    assert (ctx.profile, ctx.device, ctx.seed, ctx.notebook) == ("smoke", "cpu", 3, "99_test")
+    a = (random.random(), np.random.rand(), ctx.rng.normal())
+    ctx2 = mlcourse.setup("99_test", seed=3, quiet=True)
+    assert a == (random.random(), np.random.rand(), ctx2.rng.normal())
+
+
+def test_setup_seeds_torch(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setenv("MLCOURSE_PROFILE", "cpu")
+    mlcourse.setup("99_test", seed=5, frameworks=["torch"], quiet=True)
+    a = torch.rand(3)
+    mlcourse.setup("99_test", seed=5, quiet=True)  # torch is imported now: seeded again
+    assert torch.equal(a, torch.rand(3))
+    assert "torch" in mlcourse.session.summary_line("cpu", "cpu", 5)
+
+
+def test_setup_rejects_unknown_framework():
+    with pytest.raises(ValueError, match="torch, tensorflow, keras, jax"):
+        mlcourse.setup("99_test", frameworks=["caffe"], quiet=True)
+
+
+def test_unknown_profile_env(monkeypatch):
+    monkeypatch.setenv("MLCOURSE_PROFILE", "huge")
+    with pytest.raises(mlcourse.ProfileError):
+        mlcourse.setup("99_test", quiet=True)
+
+
+def test_timer_and_throughput(capsys):
+    from mlcourse.timing import Timer, throughput
+
+    with Timer("work") as t:
+        sum(range(1000))
+    assert t.seconds >= 0 and "work:" in capsys.readouterr().out
+    assert throughput(10, 2.0) == 5.0 and throughput(1, 0) == float("inf")
