@@ -27,14 +27,18 @@ def loss_curve(
     xlabel: str = "epoch",
     ylabel: str = "loss",
     logy: bool = False,
+    start: int = 1,
     ax=None,
 ):
-    """Plot one curve per key of ``history`` (e.g. ``{"train": [...], "val": [...]}``)."""
+    """Plot one curve per key of ``history`` (e.g. ``{"train": [...], "val": [...]}``).
+
+    The first value is drawn at x = ``start`` (1 for epochs; 0 for "step 0 = before training").
+    """
     ax = _ax(ax)
     curves = history if isinstance(history, Mapping) else {"loss": history}
     for name, values in curves.items():
         v = np.asarray(values, dtype=float)
-        ax.plot(np.arange(1, len(v) + 1), v, label=name, marker="o" if len(v) < 30 else None)
+        ax.plot(np.arange(start, start + len(v)), v, label=name, marker="o" if len(v) < 30 else None)
     if logy:
         ax.set_yscale("log")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)

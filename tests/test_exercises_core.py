@@ -98,8 +98,16 @@ def test_check_close_messages():
             check_close(a, e, "x")
         return str(info.value)
 
-    assert "expected (64, 10), got (10, 64)" in msg(np.zeros((10, 64)), np.ones((64, 10)))
-    assert "transposed" in msg(np.zeros((10, 64)), np.ones((64, 10)))
+    table = np.arange(640.0).reshape(64, 10)
+    assert "expected (64, 10), got (10, 64)" in msg(table.T, table)
+    assert "transposed" in msg(table.T, table)
+    assert "other way round" in msg(table.reshape(10, 64), table)  # a reshape is not a transpose
+    assert "off by the same amount, +0.7" in msg(table + 0.7, table)
+    assert "text" in msg("0.3", 0.3)
+    check_close([0.5], 0.5, "x")  # a length-1 axis is forgiven
+    check_close(np.ones((2, 1)), [1.0, 1.0], "x")
+    with pytest.raises(Wrong, match="dw is correct; db is -1 but should be 1 \\(wrong sign\\)"):
+        check_close([2.0, -1.0], [2.0, 1.0], "x", names=("dw", "db"))
     assert "NaN" in msg([np.nan, 1.0], [1.0, 1.0])
     assert "wrong sign" in msg([-1.0, -2.0], [1.0, 2.0])
     assert "factor of 2" in msg([2.0, 4.0], [1.0, 2.0])

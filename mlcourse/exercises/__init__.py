@@ -94,8 +94,11 @@ def call(fn: Any, *args: Any, what: str = "your function") -> Any:
         msg = str(exc)
         if "____" in msg or "_Blank" in msg:
             raise NotAttempted("your function still contains the blank ____.") from None
-        raise Wrong(f"{what} raised {type(exc).__name__}: {msg}. Run it on a small example "
-                    "in a cell of its own to see where it breaks.") from None
+        advice = " Run it on a small example in a cell of its own to see where it breaks."
+        if "broadcast" in msg:
+            advice = (" Read the two shapes in the message from the right: the last axes must be"
+                      " equal or 1. Turning a vector into a column with `v[:, None]` often fixes it.")
+        raise Wrong(f"{what} raised {type(exc).__name__}: {msg}.{advice}") from None
     if _is_blank(out):
         raise NotAttempted("your function still returns the blank ____.")
     return out
@@ -107,6 +110,9 @@ def as_array(value: Any, what: str = "your answer") -> np.ndarray:
         raise NotAttempted("fill in the blank ____ and run the cell again.")
     if value is None:
         raise Wrong(f"{what} is None. Did you forget a `return` (or to assign the variable)?")
+    if isinstance(value, (str, bytes)):
+        raise Wrong(f"{what} should be a number or an array of numbers, but it is text: {value!r:.60}. "
+                    "Remove the quotes.")
     if hasattr(value, "detach"):  # torch tensors
         value = value.detach().cpu().numpy()
     try:
@@ -118,17 +124,18 @@ def as_array(value: Any, what: str = "your answer") -> np.ndarray:
 
 
 def check_shape(arr: np.ndarray, shape: tuple[int, ...], what: str = "your answer") -> None:
-    """Explain a wrong shape (and say so when it looks transposed)."""
+    """Explain a wrong shape: expected vs got, with the likely cause."""
     if tuple(arr.shape) != tuple(shape):
         extra = ""
         if arr.ndim == 2 and tuple(arr.shape[::-1]) == tuple(shape):
-            extra = " It looks transposed: rows and columns are swapped (try `.T`)."
-        elif arr.size == int(np.prod(shape)):
-            extra = " It has the right number of elements but the wrong arrangement: check your reshape or the axis you summed over."
+            extra = (" Rows and columns are the other way round: check which axis you put first"
+                     " (`.T` swaps them if the table is just transposed).")
         elif arr.ndim == 0 and shape:
             extra = " You returned a single number where an array was expected."
         elif shape == () and arr.ndim > 0:
             extra = " Expected a single number: did you forget to take the mean (or the sum)?"
+        elif arr.size == int(np.prod(shape)):
+            extra = " It has the right number of elements but the wrong arrangement: check your reshape or the axis you summed over."
         raise Wrong(f"wrong shape for {what}: expected {tuple(shape)}, got {tuple(arr.shape)}.{extra}")
 
 
@@ -141,27 +148,76 @@ def check_finite(arr: np.ndarray, what: str = "your answer") -> None:
         raise Wrong(f"{what} contains infinity: a value overflowed or you divided by zero.")
 
 
-def check_close(actual: Any, expected: Any, what: str = "your answer", *,
-                rtol: float = 1e-6, atol: float = 1e-8) -> None:
-    """Compare numbers/arrays; explain shape, NaN, sign and scale mistakes."""
-    a = as_array(actual, what)
-    e = np.asarray(expected, dtype=np.float64)
-    check_shape(a, e.shape, what)
-    check_finite(a, what)
-    if np.allclose(a, e, rtol=rtol, atol=atol):
-        return
+def _pattern(a: np.ndarray, e: np.ndarray, what: str, rtol: float, atol: float) -> str | None:
+    """Name a mistake that affects every value alike (sign, factor, offset), or None."""
     if np.any(e != 0) and np.allclose(a, -e, rtol=rtol, atol=atol):
-        raise Wrong(f"{what} has the wrong sign: every value is the negative of what it should be.")
+        return f"{what} has the wrong sign: every value is the negative of what it should be."
     nz = np.abs(e) > atol
     if nz.sum() >= 2:  # one number alone cannot tell a scale mistake from any other
         ratio = a[nz] / e[nz]
         if np.allclose(ratio, ratio.flat[0], rtol=1e-6) and not np.isclose(ratio.flat[0], 1.0):
-            raise Wrong(f"{what} is off by a constant factor of {ratio.flat[0]:.4g}: "
-                        "check for a missing or extra factor (2, 1/n, ...).")
-    worst = float(np.max(np.abs(a - e)))
+            return (f"{what} is off by a constant factor of {ratio.flat[0]:.4g}: "
+                    "check for a missing or extra factor (2, 1/n, ...).")
+    if a.size >= 2:
+        diff = a - e
+        if np.allclose(diff, diff.flat[0], rtol=0, atol=max(atol, 1e-9)) and abs(diff.flat[0]) > atol:
+            return (f"every value of {what} is off by the same amount, {diff.flat[0]:+.4g}: "
+                    "a constant term (an intercept, a bias, a +1) is missing, extra, or has the wrong sign.")
+    return None
+
+
+def _diagnose(a: np.ndarray, e: np.ndarray, what: str, rtol: float, atol: float) -> str:
+    """Name the likely mistake when ``a`` (same shape as ``e``) differs from ``e``."""
+    found = _pattern(a, e, what, rtol, atol)
+    if found:
+        return found
     if e.ndim == 0:
-        raise Wrong(f"{what} is {float(a):.6g}, but it should be {float(e):.6g}.")
-    raise Wrong(f"{what} is not right yet: the largest difference from the correct values is {worst:.3g}.")
+        return f"{what} is {float(a):.6g}, but it should be {float(e):.6g}."
+    worst = float(np.max(np.abs(a - e)))
+    return f"{what} is not right yet: the largest difference from the correct values is {worst:.3g}."
+
+
+def check_close(actual: Any, expected: Any, what: str = "your answer", *,
+                rtol: float = 1e-6, atol: float = 1e-8,
+                names: Sequence[str] | None = None) -> None:
+    """Compare numbers/arrays; explain shape, NaN, sign, scale and offset mistakes.
+
+    Extra axes of length 1 are forgiven (``[0.5]`` is accepted for ``0.5``). With ``names``
+    (one per entry of a small result, e.g. ``("dw", "db")``) each entry is judged on its own.
+    """
+    a = as_array(actual, what)
+    e = np.asarray(expected, dtype=np.float64)
+    if a.shape != e.shape and a.size == e.size and a.squeeze().shape == e.squeeze().shape:
+        a = a.reshape(e.shape)  # e.g. (1,) for a scalar, or (2, 1) for a pair
+    if a.shape != e.shape and a.ndim == 2 and a.T.shape == e.shape and np.allclose(a.T, e, rtol=rtol, atol=atol):
+        raise Wrong(f"wrong shape for {what}: expected {e.shape}, got {a.shape}. It is transposed: "
+                    "`.T` of your answer is right. Check which axis you put first.")
+    check_shape(a, e.shape, what)
+    check_finite(a, what)
+    if np.allclose(a, e, rtol=rtol, atol=atol):
+        return
+    if names is not None and e.ndim == 1 and len(names) == e.size:
+        found = _pattern(a, e, what, rtol, atol) if e.size > 2 else None
+        if found is None and np.any(e != 0) and np.allclose(a, -e, rtol=rtol, atol=atol):
+            found = f"{what} has the wrong sign: every value is the negative of what it should be."
+        nz = np.abs(e) > atol
+        if found is None and nz.all() and e.size >= 2:
+            r = a / e
+            if np.allclose(r, r[0], rtol=1e-6) and not np.isclose(r[0], 1.0):
+                found = (f"{what} is off by a constant factor of {r[0]:.4g}: check for a missing "
+                         "or extra factor (2, 1/n, ...).")
+        if found:
+            raise Wrong(found)
+        notes = []
+        for name, ai, ei in zip(names, a, e):
+            if np.isclose(ai, ei, rtol=rtol, atol=atol):
+                notes.append(f"{name} is correct")
+            elif ei != 0 and np.isclose(ai, -ei, rtol=rtol, atol=atol):
+                notes.append(f"{name} is {ai:.4g} but should be {ei:.4g} (wrong sign)")
+            else:
+                notes.append(f"{name} is {ai:.4g} but should be {ei:.4g}")
+        raise Wrong("; ".join(notes) + ".")
+    raise Wrong(_diagnose(a, e, what, rtol, atol))
 
 
 class Exercise:

@@ -29,6 +29,7 @@ class MSE(Exercise):
 
     def verify(self, fn):
         out = as_array(call(fn, _Y.copy(), _Y_HAT.copy(), what="`mse`"), "the value of `mse`")
+        out = out.reshape(()) if out.size == 1 else out  # [0.5] is as good as 0.5
         check_shape(out, (), "the value of `mse`")
         check_finite(out, "the value of `mse`")
         want = np.mean((_Y_HAT - _Y) ** 2)
@@ -38,6 +39,9 @@ class MSE(Exercise):
             raise Wrong("that is the mean *absolute* error: square the differences instead of taking their absolute value.")
         if np.isclose(out, np.sqrt(want)):
             raise Wrong("that is the *root* of the mean squared error (RMSE): leave out the square root.")
+        if np.isclose(out, np.mean(_Y_HAT - _Y) ** 2):
+            raise Wrong("you averaged the differences first and squared the average: square each "
+                        "difference *before* averaging.")
         check_close(out, want, "the value of `mse`")
         return "the mean of the squared differences."
 
@@ -45,6 +49,7 @@ class MSE(Exercise):
 class PredictionsGrid(Exercise):
     name = "predictions_grid"
     title = "Exercise 2 — predictions for many slopes at once (broadcasting)"
+    # (an intercept subtracted or forgotten shows up as "off by the same amount")
     hints = (
         "`slopes` has shape (K,) and `x` has shape (N,). You want a (K, N) table: one row per slope.",
         "Make slopes a column: `slopes[:, None]` has shape (K, 1); multiplied by `x` (shape (N,)) it broadcasts to (K, N).",
@@ -88,11 +93,13 @@ class Gradient(Exercise):
         y = 1.5 * _X - 0.3 + _rng.normal(scale=0.1, size=_X.shape)
         out = call(fn, _X.copy(), y, 0.2, 0.4, what="`mse_gradient`")
         arr = as_array(out, "the gradient (dw, db)")
-        check_shape(arr, (2,), "the gradient (dw, db)")
+        if arr.ndim == 2 and arr.shape[0] == 2 and arr.shape[1] == len(_X):
+            raise Wrong(f"each of dw and db must be one number, but you returned one value per "
+                        f"point (shape {arr.shape}): average over the points with np.mean.")
         want = np.array(self.reference()(_X, y, 0.2, 0.4))
-        if np.allclose(arr, want[::-1]):
+        if arr.size == 2 and np.allclose(arr.ravel(), want[::-1]):
             raise Wrong("dw and db are swapped: return `dw, db` in that order.")
-        check_close(arr, want, "the gradient (dw, db)")
+        check_close(arr, want, "the gradient (dw, db)", names=("dw", "db"))
         return "that is the direction of steepest ascent; gradient descent steps the other way."
 
 
@@ -100,7 +107,7 @@ class LeastSquares(Exercise):
     name = "least_squares"
     title = "Exercise 4 — the closed-form line, by hand"
     hints = (
-        "The best slope is cov(x, y) / var(x); the best intercept makes the line pass through the means.",
+        "The best slope is cov(x, y) / var(x), both with the same divisor; the best intercept makes the line pass through the means.",
         "`w = np.mean((x - x.mean()) * (y - y.mean())) / np.mean((x - x.mean()) ** 2)`, then `b = y.mean() - w * x.mean()`.",
     )
     solution_code = """
@@ -120,11 +127,14 @@ class LeastSquares(Exercise):
         x = _X + 3.0  # not centred, so a forgotten centring shows
         y = -0.8 * x + 2.5 + _rng.normal(scale=0.2, size=x.shape)
         arr = as_array(call(fn, x.copy(), y.copy(), what="`least_squares`"), "(w, b)")
-        check_shape(arr, (2,), "(w, b)")
         want = np.polyfit(x, y, 1)
-        if np.allclose(arr, want[::-1], rtol=1e-6):
+        if arr.size == 2 and np.allclose(arr.ravel(), want[::-1], rtol=1e-6):
             raise Wrong("w and b are swapped: return the slope first, then the intercept.")
-        check_close(arr, want, "(w, b)", rtol=1e-6)
+        n = len(x)
+        if arr.size == 2 and any(np.isclose(arr.ravel()[0] / want[0], r) for r in (n / (n - 1), (n - 1) / n)):
+            raise Wrong("your slope is off by a factor N/(N-1): np.cov divides by N-1 but np.var "
+                        "divides by N. Use the same divisor in both (e.g. np.var(x, ddof=1)).")
+        check_close(arr, want, "(w, b)", rtol=1e-6, names=("w", "b"))
         return "the same line as np.polyfit(x, y, 1)."
 
 
