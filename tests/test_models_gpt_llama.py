@@ -1,0 +1,147 @@
+"""The course's GPT and Llama equal Hugging Face's reference implementations (no download)."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from mlcourse.models.gpt import GPT, GPTConfig, sample_next  # noqa: E402
+from mlcourse.models.llama import Llama, LlamaConfig, RMSNorm, apply_rope, rope_cache  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    transformers.logging.set_verbosity_error()
+    torch.manual_seed(0)
+
+
+def _hf_gpt2():
+    cfg = transformers.GPT2Config(vocab_size=61, n_positions=32, n_embd=48, n_layer=3, n_head=4,
+                                  resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                                  bos_token_id=0, eos_token_id=0)
+    model = transformers.GPT2LMHeadModel(cfg).eval()
+    with torch.no_grad():  # make biases and norms non-trivial so that every weight matters
+        for name, p in model.named_parameters():
+            if "ln" in name or name.endswith("bias"):
+                p.add_(0.1 * torch.randn_like(p))
+    return model
+
+
+def _hf_llama(n_kv_head=2, tie=False):
+    cfg = transformers.LlamaConfig(vocab_size=61, hidden_size=48, intermediate_size=96,
+                                   num_hidden_layers=3, num_attention_heads=6,
+                                   num_key_value_heads=n_kv_head, max_position_embeddings=64,
+                                   rms_norm_eps=1e-6, tie_word_embeddings=tie,
+                                   bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    model = transformers.LlamaForCausalLM(cfg).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    return model
+
+
+def test_gpt_logits_equal_hugging_face():
+    hf = _hf_gpt2()
+    ours = GPT.from_hf(hf).eval()
+    idx = torch.randint(0, 61, (3, 32))
+    with torch.no_grad():
+        want = hf(idx).logits
+        got, _ = ours(idx)
+    assert got.shape == (3, 32, 61)
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("n_kv_head,tie", [(2, False), (6, False), (1, True)])
+def test_llama_logits_equal_hugging_face(n_kv_head, tie):
+    hf = _hf_llama(n_kv_head, tie)
+    ours = Llama.from_hf(hf).eval()
+    assert ours.cfg.n_kv_head == n_kv_head
+    idx = torch.randint(0, 61, (2, 40))
+    with torch.no_grad():
+        want = hf(idx).logits
+        got, _ = ours(idx)
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=0)
+
+
+def test_kv_cache_greedy_equals_full_recompute():
+    model = Llama(LlamaConfig(vocab_size=50, block_size=48, n_layer=2, n_head=4, n_kv_head=2,
+                              n_embd=32, hidden_dim=64)).eval()
+    prompt = torch.randint(0, 50, (2, 7))
+    fast = model.generate(prompt, 30, temperature=0, use_cache=True)
+    slow = model.generate(prompt, 30, temperature=0, use_cache=False)
+    assert fast.shape == (2, 37)
+    assert torch.equal(fast, slow)
+
+
+def test_kv_cache_logits_match_step_by_step():
+    model = Llama(LlamaConfig(vocab_size=50, block_size=32, n_layer=2, n_head=4, n_kv_head=1,
+                              n_embd=32, hidden_dim=64)).eval()
+    idx = torch.randint(0, 50, (1, 20))
+    with torch.no_grad():
+        full, _ = model(idx)
+        caches = model.new_cache()
+        first, _ = model(idx[:, :12], caches=caches)          # a prompt of 12 ...
+        rest = [model(idx[:, t:t + 1], caches=caches, start=t)[0] for t in range(12, 20)]
+    torch.testing.assert_close(torch.cat([first, *rest], dim=1), full, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: GPT(GPTConfig(vocab_size=40, block_size=16, n_layer=2, n_head=2, n_embd=32)),
+    lambda: Llama(LlamaConfig(vocab_size=40, block_size=16, n_layer=2, n_head=4, n_kv_head=2, n_embd=32, hidden_dim=64)),
+])
+def test_causality_future_tokens_never_change_earlier_logits(make):
+    model = make().eval()
+    idx = torch.randint(0, 40, (1, 16))
+    changed = idx.clone()
+    changed[0, 10:] = (changed[0, 10:] + 7) % 40
+    with torch.no_grad():
+        a, _ = model(idx)
+        b, _ = model(changed)
+    torch.testing.assert_close(a[:, :10], b[:, :10], atol=0, rtol=0)
+    assert not torch.allclose(a[:, 10:], b[:, 10:])
+
+
+def test_loss_and_shapes_and_errors():
+    model = GPT(GPTConfig(vocab_size=40, block_size=16, n_layer=1, n_head=2, n_embd=16))
+    idx = torch.randint(0, 40, (4, 16))
+    logits, loss = model(idx, idx)
+    assert logits.shape == (4, 16, 40) and loss.item() == pytest.approx(torch.log(torch.tensor(40.0)).item(), rel=0.1)
+    assert model.lm_head.weight is model.wte.weight
+    with pytest.raises(ValueError, match="exceeds block_size"):
+        model(torch.zeros(1, 17, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"shape \(B, T\)"):
+        model(torch.zeros(16, dtype=torch.long))
+    with pytest.raises(ValueError, match="divisible"):
+        GPTConfig(n_embd=30, n_head=4)
+    with pytest.raises(ValueError, match="multiple of n_kv_head"):
+        LlamaConfig(n_head=4, n_kv_head=3)
+    out = model.generate(idx[:, :3], 5, temperature=0.8, top_k=5)
+    assert out.shape == (4, 8) and torch.equal(out[:, :3], idx[:, :3])
+
+
+def test_rope_rotates_pairs_and_keeps_norms():
+    cos, sin = rope_cache(8, 10)
+    assert cos.shape == sin.shape == (10, 8)
+    x = torch.randn(1, 1, 10, 8)
+    y = apply_rope(x, cos, sin)
+    torch.testing.assert_close(y.norm(dim=-1), x.norm(dim=-1))
+    torch.testing.assert_close(y[..., 0, :], x[..., 0, :])  # position 0 is not rotated
+    # relative property: <R_m q, R_n k> depends only on m - n
+    q, k = torch.randn(8), torch.randn(8)
+    def rot(v, m):
+        return apply_rope(v.view(1, 1, 1, 8), cos[m:m + 1], sin[m:m + 1]).flatten()
+    assert torch.dot(rot(q, 5), rot(k, 2)).item() == pytest.approx(torch.dot(rot(q, 7), rot(k, 4)).item(), abs=1e-5)
+
+
+def test_rmsnorm_and_sampling():
+    n = RMSNorm(6)
+    x = torch.randn(3, 6) * 10
+    torch.testing.assert_close(n(x).pow(2).mean(-1), torch.ones(3), atol=1e-4, rtol=0)
+    logits = torch.tensor([[0.0, 5.0, 1.0]])
+    assert sample_next(logits, temperature=0).item() == 1
+    g = torch.Generator().manual_seed(0)
+    picks = {sample_next(logits, 1.0, top_k=2, generator=g).item() for _ in range(50)}
+    assert picks <= {1, 2}
