@@ -20,13 +20,18 @@ from .expect import ExpectationError, expect
 from .profiles import PROFILES, ProfileError, active_profile, pick
 from .session import Session, seed_everything, setup
 
-_SUBMODULES = {"data", "generators", "plots", "exercises", "timing", "colab", "net", "models"}
+_SUBMODULES = {"data", "generators", "plots", "exercises", "timing", "colab", "net", "models",
+               "checkpoint"}
 
 
 def __getattr__(name: str) -> Any:
     """Import submodules on first use (``mlcourse.plots``, ``mlcourse.data``, ...)."""
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise  # the submodule exists but something it imports is missing
     raise AttributeError(f"module 'mlcourse' has no attribute {name!r}")
 
 
