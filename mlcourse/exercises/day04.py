@@ -1,0 +1,237 @@
+"""Exercises of Day 04 -- backpropagation from scratch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ____, Exercise, NotAttempted, Wrong, as_array, call, check_close, check_finite, check_shape
+
+_rng = np.random.default_rng(4)
+
+
+def _ref_softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _ref_bce(z, y):
+    return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+
+
+class StableSoftmax(Exercise):
+    name = "softmax_rows"
+    title = "Exercise 1 — a numerically stable softmax"
+    hints = (
+        "Exponentiate, then divide each row by its sum: `e / e.sum(axis=1, keepdims=True)`. "
+        "`keepdims=True` keeps the sums as a column (N, 1), so the division broadcasts per row.",
+        "exp(1000) overflows. Subtract each row's maximum first, `z - z.max(axis=1, keepdims=True)`: "
+        "the result is unchanged, and the largest exponent becomes 0.",
+    )
+    solution_code = """
+        def softmax_rows(z):
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+    """
+
+    def reference(self):
+        return _ref_softmax
+
+    def verify(self, fn):
+        moderate = _rng.normal(size=(3, 5)) * 2
+        big = np.array([[1000.0, 999.0, 998.0, 0.0, -1000.0], [-1000.0, -1000.0, -999.0, -1000.0, -1000.0]])
+        with np.errstate(all="ignore"):
+            out = as_array(call(fn, moderate.copy(), what="`softmax_rows`"), "the softmax")
+            check_shape(out, moderate.shape, "the softmax of a (3, 5) batch")
+            check_finite(out, "the softmax of ordinary logits")
+            if np.allclose(out.sum(axis=0), 1) and not np.allclose(out.sum(axis=1), 1):
+                raise Wrong("you normalised each *column* (axis=0). Each *row* is one example and "
+                            "must sum to 1: use axis=1 with keepdims=True.")
+            if not np.allclose(out.sum(axis=1), 1):
+                raise Wrong("the rows of your softmax do not sum to 1: divide the exponentials by "
+                            "their row sums (axis=1, keepdims=True).")
+            check_close(out, _ref_softmax(moderate), "the softmax of ordinary logits")
+            out_big = as_array(call(fn, big.copy(), what="`softmax_rows`"), "the softmax")
+        check_shape(out_big, big.shape, "the softmax of a (2, 5) batch")
+        if not np.isfinite(out_big).all():
+            raise Wrong("right for ordinary logits, but NaN or inf for the row [1000, 999, 998, ...]: "
+                        "exp(1000) overflows to inf, and inf/inf is NaN. Subtract each row's maximum "
+                        "before exponentiating.")
+        check_close(out_big, _ref_softmax(big), "the softmax of large logits")
+        return "rows sum to 1 and logits of ±1000 are no problem."
+
+
+class BCEFromLogits(Exercise):
+    name = "bce_loss"
+    title = "Exercise 2 — binary cross-entropy from logits"
+    hints = (
+        "With p = sigmoid(z) the loss of one example is -(y log p + (1 - y) log(1 - p)); return the mean over examples.",
+        "That formula gives log(0) = -inf when p rounds to 0 or 1. Rewrite it in z: "
+        "`np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))`, then take `.mean()`.",
+    )
+    solution_code = """
+        def bce_loss(z, y):
+            return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    """
+
+    def reference(self):
+        return _ref_bce
+
+    def verify(self, fn):
+        z = _rng.normal(size=12) * 2
+        y = (_rng.random(12) > 0.5).astype(np.float64)
+        y[:2] = [0.0, 1.0]
+        want = _ref_bce(z, y)
+        with np.errstate(all="ignore"):
+            out = as_array(call(fn, z.copy(), y.copy(), what="`bce_loss`"), "the loss")
+            check_shape(out, (), "the loss")
+            check_finite(out, "the loss of ordinary logits")
+            if np.isclose(out, -want):
+                raise Wrong("the loss is negative: cross-entropy is *minus* the log-probability of the "
+                            "right label. Put a minus sign in front.")
+            if np.isclose(out, want * len(z)):
+                raise Wrong("you returned the *sum* over the examples; the loss is their *mean*.")
+            check_close(out, want, "the loss of ordinary logits")
+            zb = np.array([-1000.0, 1000.0, -1000.0, 1000.0, 3.0])
+            yb = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+            big = as_array(call(fn, zb, yb, what="`bce_loss`"), "the loss")
+        if not np.isfinite(big).all():
+            raise Wrong("right for ordinary logits, but not finite for logits of ±1000: sigmoid(1000) "
+                        "rounds to exactly 1.0, so log(1 - p) = log(0) = -inf. Compute the loss from z "
+                        "directly: max(z, 0) - z*y + log1p(exp(-|z|)).")
+        check_close(big, _ref_bce(zb, yb), "the loss for logits of ±1000")
+        return "finite and exact even for logits of ±1000."
+
+
+class DenseBackward(Exercise):
+    name = "dense_backward"
+    title = "Exercise 3 — the backward pass of a Dense layer"
+    hints = (
+        "A gradient has the shape of what it is the gradient of: dW like W (n_in, n_out), db like b "
+        "(n_out,), dx like x (N, n_in).",
+        "dW = x.T @ grad_out;  db = grad_out.sum(axis=0);  dx = grad_out @ W.T.",
+    )
+    solution_code = """
+        def dense_backward(x, W, grad_out):
+            dW = x.T @ grad_out          # (n_in, n_out)
+            db = grad_out.sum(axis=0)    # (n_out,)
+            dx = grad_out @ W.T          # (N, n_in)
+            return dx, dW, db
+    """
+
+    def reference(self):
+        return lambda x, W, g: (g @ W.T, x.T @ g, g.sum(axis=0))
+
+    def verify(self, fn):
+        x = _rng.normal(size=(5, 4))
+        W = _rng.normal(size=(4, 3))
+        g = _rng.normal(size=(5, 3))
+        out = call(fn, x.copy(), W.copy(), g.copy(), what="`dense_backward`")
+        if not isinstance(out, (tuple, list)) or len(out) != 3:
+            raise Wrong("return three arrays, in this order: `return dx, dW, db`.")
+        if any(v is ____ for v in out):
+            raise NotAttempted("fill in every blank ____ (dW, db and dx).")
+        dx, dW, db = (as_array(v, name) for v, name in zip(out, ("dx", "dW", "db")))
+        want_dx, want_dW, want_db = g @ W.T, x.T @ g, g.sum(axis=0)
+        if dW.shape == (3, 4) and np.allclose(dW, want_dW.T):
+            raise Wrong("dW is transposed: you computed grad_out.T @ x, of shape (3, 4), but a gradient "
+                        "has the shape of its parameter, W: (4, 3). Use x.T @ grad_out.")
+        check_shape(dW, W.shape, "dW (it must have the shape of W)")
+        check_finite(dW, "dW")
+        if np.allclose(dW, want_dW / len(x)):
+            raise Wrong("dW is divided by the batch size: grad_out already contains the 1/N of the "
+                        "mean loss, so dW = x.T @ grad_out with no extra division.")
+        check_close(dW, want_dW, "dW")
+        if db.shape == g.shape:
+            raise Wrong("db has shape (5, 3), one row per example: the bias is shared by all examples, "
+                        "so add up their gradients: grad_out.sum(axis=0), shape (3,).")
+        if db.shape == (5,) and np.allclose(db, g.sum(axis=1)):
+            raise Wrong("db is summed over the wrong axis (axis=1, the outputs); sum over the examples: "
+                        "grad_out.sum(axis=0), shape (3,).")
+        check_shape(db, (3,), "db (it must have the shape of b)")
+        if np.allclose(db, g.mean(axis=0)):
+            raise Wrong("db is the *mean* of grad_out over the batch; it must be the *sum* "
+                        "(grad_out.sum(axis=0)), just as dW sums over the batch in x.T @ grad_out.")
+        check_close(db, want_db, "db")
+        if dx.shape == (4, 5) and np.allclose(dx, want_dx.T):
+            raise Wrong("dx is transposed: it must have the shape of x, (5, 4). Use grad_out @ W.T.")
+        check_shape(dx, x.shape, "dx (it must have the shape of x)")
+        check_close(dx, want_dx, "dx")
+        return "three matrix products, each with the shape of what it is the gradient of."
+
+
+class CentredGradient(Exercise):
+    name = "centred_gradient"
+    title = "Exercise 4 — a centred finite-difference gradient"
+    hints = (
+        "Loop over every index of x: `for i in np.ndindex(x.shape):`. Save `old = x[i]`, set "
+        "`x[i] = old + eps`, call f(), set `x[i] = old - eps`, call f() again, then put `old` back.",
+        "The derivative is `(f_plus - f_minus) / (2 * eps)`; store it in `grad[i]` of an array "
+        "`grad = np.zeros_like(x)` and return `grad`.",
+    )
+    solution_code = """
+        def centred_gradient(f, x, eps=1e-6):
+            grad = np.zeros_like(x)
+            for i in np.ndindex(x.shape):
+                old = x[i]
+                x[i] = old + eps; f_plus = f()
+                x[i] = old - eps; f_minus = f()
+                x[i] = old
+                grad[i] = (f_plus - f_minus) / (2 * eps)
+            return grad
+    """
+
+    def reference(self):
+        def centred_gradient(f, x, eps=1e-6):
+            grad = np.zeros_like(x)
+            for i in np.ndindex(x.shape):
+                old = x[i]
+                x[i] = old + eps
+                f_plus = f()
+                x[i] = old - eps
+                f_minus = f()
+                x[i] = old
+                grad[i] = (f_plus - f_minus) / (2 * eps)
+            return grad
+        return centred_gradient
+
+    def verify(self, fn):
+        x = _rng.normal(size=(3, 4))
+        c = _rng.normal(size=(3, 4))
+        original = x.copy()
+        f = lambda: float(np.sum(c * np.sin(x)) + np.sum(x ** 3) / 3)  # noqa: E731
+        exact = c * np.cos(original) + original ** 2
+        out = as_array(call(fn, f, x, what="`centred_gradient`"), "the gradient")
+        if not np.array_equal(x, original):
+            raise Wrong("your function left x changed: after nudging an entry, put the original value "
+                        "back (x[i] = old), or every later entry is measured at the wrong point.")
+        check_shape(out, x.shape, "the gradient (it must have the shape of x)")
+        check_finite(out, "the gradient")
+        err = np.linalg.norm(out - exact) / (np.linalg.norm(out) + np.linalg.norm(exact))
+        if err < 1e-8:
+            return f"relative error {err:.1e} against the exact gradient."
+        if np.allclose(out, 2 * exact, rtol=1e-5):
+            raise Wrong("every value is twice the gradient: the two points x + eps and x - eps are "
+                        "2*eps apart, so divide by 2 * eps.")
+        if err < 1e-3:
+            one_sided = np.allclose(out, _forward_difference(f, x), rtol=1e-4, atol=1e-8)
+            raise Wrong(f"close, but the relative error is {err:.1e} instead of about 1e-10"
+                        + (": that is a one-sided difference (f(x + eps) - f(x)) / eps." if one_sided else ".")
+                        + " The centred difference (f(x + eps) - f(x - eps)) / (2 eps), with eps about "
+                        "1e-6, is far more accurate.")
+        check_close(out, exact, "the gradient", rtol=1e-6, atol=1e-8)
+        return "centred differences agree with the exact gradient."
+
+
+def _forward_difference(f, x, eps=1e-6):
+    """The one-sided difference (a typical wrong answer), for comparison; x is restored."""
+    base, grad = f(), np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        grad[i] = (f() - base) / eps
+        x[i] = old
+    return grad
+
+
+q1, q2, q3, q4 = StableSoftmax(), BCEFromLogits(), DenseBackward(), CentredGradient()
+ALL = [q1, q2, q3, q4]
