@@ -1,0 +1,184 @@
+"""Exercises of Day 02 -- how deep learning works (layers, softmax, normalisation, parameters)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Exercise, Wrong, as_array, call, check_close, check_finite, check_shape
+
+_rng = np.random.default_rng(2)
+_X = _rng.normal(size=(5, 3))
+_W = _rng.normal(size=(3, 4))
+_B = _rng.normal(size=4)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _softmax_rows(Z: np.ndarray) -> np.ndarray:
+    e = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _pair(out, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Unpack an answer that must be a pair of arrays, explaining what went wrong if not."""
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise Wrong(f"{what} should return a pair `(train_z, test_z)`, "
+                    f"but it returned a {type(out).__name__}.")
+    return as_array(out[0], "train_z"), as_array(out[1], "test_z")
+
+
+class DenseForward(Exercise):
+    name = "dense_forward"
+    title = "Exercise 1 — a dense layer, forward"
+    hints = (
+        "Every row of X is one example. `X @ W` has shape (N, d_out): one weighted sum per example and neuron.",
+        "Add the bias (it broadcasts over the rows) and apply the activation: `np.tanh(X @ W + b)`.",
+    )
+    solution_code = """
+        def dense_forward(X, W, b):
+            return np.tanh(X @ W + b)
+    """
+
+    def reference(self):
+        return lambda X, W, b: np.tanh(X @ W + b)
+
+    def verify(self, fn):
+        out = as_array(call(fn, _X.copy(), _W.copy(), _B.copy(), what="`dense_forward`"),
+                       "the output of the layer")
+        check_shape(out, (5, 4), "the output of the layer")
+        check_finite(out, "the output of the layer")
+        if np.allclose(out, _X @ _W + _B):
+            raise Wrong("you forgot the activation: apply `np.tanh` to `X @ W + b`.")
+        if np.allclose(out, np.tanh(_X @ _W)):
+            raise Wrong("you forgot the bias `b`: the layer computes tanh(X @ W + b).")
+        if np.allclose(out, _sigmoid(_X @ _W + _B)):
+            raise Wrong("that is a sigmoid layer; this one uses tanh (`np.tanh`).")
+        check_close(out, np.tanh(_X @ _W + _B), "the output of the layer")
+        return "one row per example, one column per neuron: (N, d_in) @ (d_in, d_out) -> (N, d_out)."
+
+
+class SoftmaxRows(Exercise):
+    name = "softmax_rows"
+    title = "Exercise 2 — softmax of every row, without overflow"
+    hints = (
+        "For one row z: exp(z) / sum(exp(z)). For a whole array, sum along axis=1 and keep the axis "
+        "(`keepdims=True`) so the division broadcasts row by row.",
+        "Subtract each row's maximum first: `Z - Z.max(axis=1, keepdims=True)`. The result does not "
+        "change, but exp never overflows.",
+    )
+    solution_code = """
+        def softmax_rows(Z):
+            E = np.exp(Z - Z.max(axis=1, keepdims=True))
+            return E / E.sum(axis=1, keepdims=True)
+    """
+
+    def reference(self):
+        return _softmax_rows
+
+    def verify(self, fn):
+        Z = np.array([[2.0, 1.0, 0.1], [0.0, 0.0, 0.0], [-1.0, 3.0, 0.5], [5.0, -2.0, 1.0]])
+        with np.errstate(all="ignore"):
+            out = as_array(call(fn, Z.copy(), what="`softmax_rows`"), "the softmax")
+        check_shape(out, Z.shape, "the softmax")
+        check_finite(out, "the softmax")
+        e = np.exp(Z)
+        if np.allclose(out, e / e.sum(axis=0, keepdims=True)):
+            raise Wrong("you normalised the columns: each *row* must sum to 1. Sum with `axis=1, keepdims=True`.")
+        if np.allclose(out, e / e.sum()):
+            raise Wrong("you divided by the sum of the whole array: divide each row by its own sum "
+                        "(`axis=1, keepdims=True`).")
+        check_close(out, _softmax_rows(Z), "the softmax")
+        big = Z + 1000.0
+        with np.errstate(all="ignore"):
+            out_big = as_array(call(fn, big.copy(), what="`softmax_rows`"), "the softmax of large logits")
+        if out_big.shape == big.shape and not np.isfinite(out_big).all():
+            raise Wrong("for logits around 1000 your softmax returns NaN: exp(1000) overflows to "
+                        "infinity and inf/inf is NaN. Subtract each row's maximum before `np.exp`.")
+        check_close(out_big, _softmax_rows(big), "the softmax of large logits")
+        return "every row sums to 1, and shifting by the max keeps exp from overflowing."
+
+
+class Standardize(Exercise):
+    name = "standardize"
+    title = "Exercise 3 — z-score with training statistics"
+    hints = (
+        "Compute `mu = train.mean(axis=0)` and `sigma = train.std(axis=0)`: one number per column.",
+        "Apply the *same* mu and sigma to both arrays: `return (train - mu) / sigma, (test - mu) / sigma`.",
+    )
+    solution_code = """
+        def standardize(train, test):
+            mu, sigma = train.mean(axis=0), train.std(axis=0)
+            return (train - mu) / sigma, (test - mu) / sigma
+    """
+
+    def reference(self):
+        def standardize(train, test):
+            mu, sigma = train.mean(axis=0), train.std(axis=0)
+            return (train - mu) / sigma, (test - mu) / sigma
+        return standardize
+
+    def verify(self, fn):
+        rng = np.random.default_rng(3)
+        scale, shift = np.array([1.0, 100.0, 0.01]), np.array([5.0, -200.0, 0.3])
+        train = rng.normal(size=(40, 3)) * scale + shift
+        test = rng.normal(size=(10, 3)) * scale * 1.5 + shift + scale
+        tr, te = _pair(call(fn, train.copy(), test.copy(), what="`standardize`"), "`standardize`")
+        check_shape(tr, train.shape, "train_z")
+        check_shape(te, test.shape, "test_z")
+        check_finite(tr, "train_z")
+        check_finite(te, "test_z")
+        mu, sigma = train.mean(axis=0), train.std(axis=0)
+        if np.allclose(tr, (train - train.mean(1, keepdims=True)) / train.std(1, keepdims=True)):
+            raise Wrong("you standardised each *row* (axis=1): the statistics belong to each column "
+                        "(feature), so use `axis=0`.")
+        lo, hi = train.min(axis=0), train.max(axis=0)
+        if np.allclose(tr, (train - lo) / (hi - lo)):
+            raise Wrong("that is min-max scaling; the z-score subtracts the mean and divides by the standard deviation.")
+        check_close(tr, (train - mu) / sigma, "train_z")
+        if np.allclose(te, (test - test.mean(0)) / test.std(0)):
+            raise Wrong("test_z uses the test set's own mean and standard deviation. New data must be "
+                        "scaled with the *training* statistics, exactly like the data the model learned from.")
+        check_close(te, (test - mu) / sigma, "test_z")
+        return "training columns now have mean 0 and std 1, and the test set is scaled the same way."
+
+
+class CountParams(Exercise):
+    name = "count_params"
+    title = "Exercise 4 — counting a network's parameters"
+    hints = (
+        "A dense layer from `a` neurons to `c` neurons has a weight matrix of a × c numbers and c biases.",
+        "Loop over consecutive pairs: `sum(a * c + c for a, c in zip(sizes[:-1], sizes[1:]))`.",
+    )
+    solution_code = """
+        def count_params(sizes):
+            return sum(a * c + c for a, c in zip(sizes[:-1], sizes[1:]))
+    """
+
+    def reference(self):
+        return lambda sizes: sum(a * c + c for a, c in zip(sizes[:-1], sizes[1:]))
+
+    def verify(self, fn):
+        cases = [[2, 4, 4, 1], [784, 128, 10], [5, 3], [10, 20, 30, 40, 5]]
+        for sizes in cases:
+            got = as_array(call(fn, list(sizes), what="`count_params`"), f"count_params({sizes})")
+            check_shape(got, (), f"count_params({sizes})")
+            check_finite(got, f"count_params({sizes})")
+            want = sum(a * c + c for a, c in zip(sizes[:-1], sizes[1:]))
+            weights = sum(a * c for a, c in zip(sizes[:-1], sizes[1:]))
+            if np.isclose(got, weights):
+                raise Wrong(f"count_params({sizes}) gave {int(got)}: that counts the weights only. "
+                            "Every neuron after the input layer also has a bias.")
+            if np.isclose(got, sum(sizes)) or np.isclose(got, sum(sizes[1:])):
+                raise Wrong(f"count_params({sizes}) gave {int(got)}: that counts neurons, not parameters. "
+                            "Count one weight per connection plus one bias per non-input neuron.")
+            if np.isclose(got, weights + sum(sizes)):
+                raise Wrong(f"count_params({sizes}) gave {int(got)}: the input layer has no biases "
+                            "(its neurons are just the input values).")
+            check_close(got, want, f"count_params({sizes})")
+        return "count_params([784, 128, 10]) = 101,770: most parameters sit in the first layer."
+
+
+q1, q2, q3, q4 = DenseForward(), SoftmaxRows(), Standardize(), CountParams()
+ALL = [q1, q2, q3, q4]
