@@ -57,3 +57,192 @@ def xor(n: int = 4, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.n
     X = corners[idx] + rng.normal(0.0, noise, size=(n, 2)) if noise else corners[idx]
     y = (corners[idx, 0] != corners[idx, 1]).astype(np.int64)
     return X, y
+
+
+# --- Day 10: sequences -------------------------------------------------------------------
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 11 <= day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+# Each format turns (day, month, year, weekday) into a string; none is ambiguous
+# (US "MM/DD/YYYY" uses slashes, European "DD.MM.YYYY" dots, year-first "YYYY/MM/DD").
+DATE_FORMATS: dict[str, object] = {
+    "3 May 1979": lambda d, m, y, w: f"{d} {_MONTHS[m - 1]} {y}",
+    "03 May 1979": lambda d, m, y, w: f"{d:02d} {_MONTHS[m - 1][:3]} {y}",
+    "May 3, 1979": lambda d, m, y, w: f"{_MONTHS[m - 1]} {d}, {y}",
+    "May 3 1979": lambda d, m, y, w: f"{_MONTHS[m - 1][:3]} {d} {y}",
+    "Thursday, May 3, 1979": lambda d, m, y, w: f"{_WEEKDAYS[w]}, {_MONTHS[m - 1]} {d}, {y}",
+    "Thu 3 May 1979": lambda d, m, y, w: f"{_WEEKDAYS[w][:3]} {d} {_MONTHS[m - 1][:3]} {y}",
+    "3rd of May 1979": lambda d, m, y, w: f"{_ordinal(d)} of {_MONTHS[m - 1]} {y}",
+    "May 3rd, 1979": lambda d, m, y, w: f"{_MONTHS[m - 1]} {_ordinal(d)}, {y}",
+    "05/03/1979": lambda d, m, y, w: f"{m:02d}/{d:02d}/{y}",
+    "03.05.1979": lambda d, m, y, w: f"{d:02d}.{m:02d}.{y}",
+    "3-May-1979": lambda d, m, y, w: f"{d}-{_MONTHS[m - 1][:3]}-{y}",
+    "MAY 3 1979": lambda d, m, y, w: f"{_MONTHS[m - 1].upper()} {d} {y}",
+    "1979/05/03": lambda d, m, y, w: f"{y}/{m:02d}/{d:02d}",
+    "3 may 1979": lambda d, m, y, w: f"{d} {_MONTHS[m - 1].lower()} {y}",
+}
+
+
+class CharVocab:
+    """A character vocabulary with three special tokens: ``<pad>`` = 0, ``<bos>`` = 1, ``<eos>`` = 2.
+
+    Attributes:
+        itos: list of the tokens; ``itos[i]`` is the string of id ``i``.
+        stoi: dict from token string to id.
+    """
+
+    PAD, BOS, EOS = 0, 1, 2
+    SPECIALS = ("<pad>", "<bos>", "<eos>")
+
+    def __init__(self, chars: str) -> None:
+        if len(set(chars)) != len(chars):
+            raise ValueError("CharVocab: the characters must be distinct")
+        self.itos: list[str] = [*self.SPECIALS, *chars]
+        self.stoi: dict[str, int] = {s: i for i, s in enumerate(self.itos)}
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __repr__(self) -> str:
+        return f"CharVocab({len(self)} tokens: 3 specials + {''.join(self.itos[3:])!r})"
+
+    def encode(self, texts: "list[str] | str", *, length: int | None = None, bos: bool = False,
+               eos: bool = False) -> np.ndarray:
+        """Turn strings into ids, right-padded with ``<pad>`` (0).
+
+        Args:
+            texts: a list of N strings (or one string, treated as a list of one).
+            length: pad to this many tokens (default: the longest, with bos/eos counted).
+            bos, eos: put ``<bos>`` before / ``<eos>`` after every string.
+
+        Returns:
+            ``(N, length)`` int64 array.
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        rows = []
+        for t in texts:
+            try:
+                ids = [self.stoi[c] for c in t]
+            except KeyError as err:
+                raise ValueError(f"character {err.args[0]!r} of {t!r} is not in the vocabulary") from None
+            rows.append([self.BOS] * bos + ids + [self.EOS] * eos)
+        width = max((len(r) for r in rows), default=0) if length is None else length
+        out = np.full((len(rows), width), self.PAD, dtype=np.int64)
+        for i, r in enumerate(rows):
+            if len(r) > width:
+                raise ValueError(f"text {texts[i]!r} needs {len(r)} tokens, more than length={width}")
+            out[i, : len(r)] = r
+        return out
+
+    def decode(self, ids: "np.ndarray | list") -> list[str]:
+        """Turn an ``(N, L)`` array of ids back into N strings.
+
+        ``<bos>`` and ``<pad>`` are skipped and each row stops at its first ``<eos>``.
+        """
+        arr = np.asarray(ids)
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        out = []
+        for row in arr.tolist():
+            chars = []
+            for i in row:
+                if i == self.EOS:
+                    break
+                if i not in (self.PAD, self.BOS):
+                    chars.append(self.itos[i])
+            out.append("".join(chars))
+        return out
+
+
+def date_vocab() -> CharVocab:
+    """The fixed character vocabulary of :func:`dates` (the same for every seed): 3 + 67 tokens."""
+    import string
+
+    return CharVocab(string.digits + string.ascii_letters + " ,./-")
+
+
+def dates(
+    n: int = 10_000,
+    *,
+    seed: int = 0,
+    years: tuple[int, int] = (1900, 2099),
+    formats: "list[str] | None" = None,
+    unique: bool = True,
+) -> tuple[list[str], list[str]]:
+    """Random dates written as people write them, with their ISO 8601 translation.
+
+    A toy translation task (Day 10): ``"Thursday, May 3, 1979"`` -> ``"1979-05-03"``. Dates are
+    uniform over the calendar days of ``years`` (inclusive); each gets a format drawn uniformly
+    from :data:`DATE_FORMATS` (or from the names in ``formats``).
+
+    Args:
+        n: number of examples.
+        seed: random seed (same seed, same examples).
+        years: first and last year.
+        formats: names (keys of :data:`DATE_FORMATS`) to draw from; default all of them.
+        unique: no source string appears twice (so a train/test split of the result shares no
+            example). Needs ``n`` well below the number of (date, format) pairs.
+
+    Returns:
+        ``sources``: list of ``n`` str (10 to 29 characters); ``targets``: list of ``n`` str of
+        10 characters, ``"YYYY-MM-DD"``. Encode both with :func:`date_vocab`.
+    """
+    import datetime as dt
+
+    names = list(DATE_FORMATS) if formats is None else list(formats)
+    for name in names:
+        if name not in DATE_FORMATS:
+            raise ValueError(f"unknown date format {name!r}: choose from {list(DATE_FORMATS)}")
+    first, last = dt.date(years[0], 1, 1), dt.date(years[1], 12, 31)
+    span = (last - first).days + 1
+    if unique and n > span * len(names) // 2:
+        raise ValueError(f"dates: n={n} unique examples is too many for {span} days x {len(names)} formats")
+    rng = np.random.default_rng(seed)
+    sources: list[str] = []
+    targets: list[str] = []
+    seen: set[str] = set()
+    while len(sources) < n:
+        k = n - len(sources)
+        offsets = rng.integers(0, span, size=k)
+        fmts = rng.integers(0, len(names), size=k)
+        for off, f in zip(offsets.tolist(), fmts.tolist()):
+            day = first + dt.timedelta(days=off)
+            src = DATE_FORMATS[names[f]](day.day, day.month, day.year, day.weekday())  # type: ignore[operator]
+            if unique and src in seen:
+                continue
+            seen.add(src)
+            sources.append(src)
+            targets.append(day.isoformat())
+    return sources, targets
+
+
+def long_gap_recall(
+    n: int = 1000, gap: int = 50, *, n_symbols: int = 8, n_noise: int = 8, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A memory task: read a symbol, then ``gap`` distractors, then name the first symbol.
+
+    Token 0 is never used (free for padding); tokens ``1 .. n_symbols`` are the symbols to
+    remember and ``n_symbols + 1 .. n_symbols + n_noise`` the distractors. A model that reads
+    the sequence left to right must carry the first token across ``gap`` steps: easy for an
+    LSTM or GRU, hard for a plain RNN once the gap is long (vanishing gradients).
+
+    Returns:
+        ``X``: ``(n, gap + 1)`` int64 tokens; ``y``: ``(n,)`` int64 class ``X[:, 0] - 1`` in
+        ``0 .. n_symbols - 1``. The vocabulary size is ``1 + n_symbols + n_noise``.
+    """
+    if gap < 0 or n_symbols < 2 or n_noise < 1:
+        raise ValueError("long_gap_recall needs gap >= 0, n_symbols >= 2 and n_noise >= 1")
+    rng = np.random.default_rng(seed)
+    first = rng.integers(1, n_symbols + 1, size=(n, 1))
+    noise = rng.integers(n_symbols + 1, n_symbols + n_noise + 1, size=(n, gap))
+    X = np.concatenate([first, noise], axis=1).astype(np.int64)
+    return X, (first[:, 0] - 1).astype(np.int64)
