@@ -246,3 +246,82 @@ def long_gap_recall(
     noise = rng.integers(n_symbols + 1, n_symbols + n_noise + 1, size=(n, gap))
     X = np.concatenate([first, noise], axis=1).astype(np.int64)
     return X, (first[:, 0] - 1).astype(np.int64)
+
+
+SHAPE_CLASSES: tuple[str, ...] = ("background", "circle", "square", "triangle")
+
+
+def _shape_mask(kind: str, yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, r: float,
+                angle: float) -> np.ndarray:
+    """Boolean mask of the pixels whose centres lie inside one shape."""
+    dy, dx = yy - cy, xx - cx
+    if kind == "circle":
+        return dy ** 2 + dx ** 2 <= r ** 2
+    c, s = np.cos(angle), np.sin(angle)
+    u, v = c * dx + s * dy, -s * dx + c * dy                 # rotated coordinates
+    if kind == "square":                                      # half-side 0.8 r: area close to the circle's
+        return (np.abs(u) <= 0.8 * r) & (np.abs(v) <= 0.8 * r)
+    if kind == "triangle":                                    # equilateral, circumradius 1.2 r
+        inside = np.ones_like(u, dtype=bool)
+        for k in range(3):
+            a = 2 * np.pi * k / 3
+            inside &= np.cos(a) * u + np.sin(a) * v <= 0.6 * r
+        return inside
+    raise ValueError(f"unknown shape kind {kind!r}")
+
+
+def shapes_segmentation(
+    n: int = 1000,
+    size: int = 32,
+    max_shapes: int = 3,
+    noise: float = 0.06,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grey images of circles, squares and triangles on noisy textured backgrounds, with exact masks.
+
+    Each image has a background of random brightness with a random texture (a sum of two
+    sinusoidal gratings of random frequency and orientation) and 1 to ``max_shapes``
+    non-overlapping shapes (at least one pixel apart) of random kind, size, position,
+    rotation and brightness (lighter or darker than the background), then Gaussian pixel
+    noise of standard deviation ``noise``. A pixel belongs to a shape when its centre lies
+    inside it; the image is drawn from exactly that mask, so the masks are exact.
+
+    Returns:
+        ``images`` of shape ``(n, size, size)`` float32 in [0, 1], and ``masks`` of shape
+        ``(n, size, size)`` int64 with the class of every pixel: 0 background, 1 circle,
+        2 square, 3 triangle (names in ``SHAPE_CLASSES``).
+    """
+    if n < 1 or size < 16 or max_shapes < 1:
+        raise ValueError(f"need n >= 1, size >= 16 and max_shapes >= 1, got {n}, {size}, {max_shapes}")
+    rng = np.random.default_rng(seed)
+    kinds = SHAPE_CLASSES[1:]
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
+    images = np.empty((n, size, size), dtype=np.float32)
+    masks = np.zeros((n, size, size), dtype=np.int64)
+    for i in range(n):
+        level = rng.uniform(0.3, 0.7)
+        img = np.full((size, size), level)
+        for _ in range(2):                                    # texture: two random gratings
+            f = rng.uniform(1.0, 5.0) * 2 * np.pi / size
+            th = rng.uniform(0, np.pi)
+            img += rng.uniform(0.03, 0.1) * np.sin(f * (np.cos(th) * xx + np.sin(th) * yy)
+                                                   + rng.uniform(0, 2 * np.pi))
+        taken = np.zeros((size, size), dtype=bool)
+        for _ in range(rng.integers(1, max_shapes + 1)):
+            for _attempt in range(30):
+                k = int(rng.integers(len(kinds)))
+                r = rng.uniform(0.14, 0.24) * size
+                cy, cx = rng.uniform(r, size - r, size=2)
+                m = _shape_mask(kinds[k], yy, xx, cy, cx, r, rng.uniform(0, 2 * np.pi))
+                grown = m | np.roll(m, 1, 0) | np.roll(m, -1, 0) | np.roll(m, 1, 1) | np.roll(m, -1, 1)
+                if m.sum() >= 9 and not (grown & taken).any():
+                    break
+            else:
+                continue                                      # no free place found: fewer shapes
+            taken |= m
+            masks[i][m] = k + 1
+            sign = 1.0 if level < 0.35 else -1.0 if level > 0.65 else rng.choice([-1.0, 1.0])
+            img[m] = level + sign * rng.uniform(0.2, 0.3) + 0.05 * np.sin(0.9 * (xx[m] + yy[m]))
+        img += rng.normal(0.0, noise, size=(size, size))
+        images[i] = np.clip(img, 0.0, 1.0)
+    return images, masks

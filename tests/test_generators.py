@@ -28,6 +28,32 @@ def test_xor():
     assert X.shape == (40, 2) and np.bincount(y).tolist() == [20, 20]
 
 
+def test_shapes_segmentation():
+    X, M = g.shapes_segmentation(n=40, size=32, seed=3)
+    assert X.shape == M.shape == (40, 32, 32)
+    assert X.dtype == np.float32 and M.dtype == np.int64
+    assert 0.0 <= X.min() and X.max() <= 1.0
+    assert set(np.unique(M)) <= {0, 1, 2, 3} and len(g.SHAPE_CLASSES) == 4
+    assert all((m > 0).any() for m in M)                      # at least one shape per image
+    assert set(np.unique(M)) == {0, 1, 2, 3}                  # every kind appears in 40 images
+    X2, M2 = g.shapes_segmentation(n=40, size=32, seed=3)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(M, M2)
+    with pytest.raises(ValueError):
+        g.shapes_segmentation(n=0)
+
+
+def test_shapes_segmentation_masks_are_exact():
+    """Without noise, every shape pixel differs from the background around it."""
+    X, M = g.shapes_segmentation(n=20, size=32, noise=0.0, seed=4)
+    for img, m in zip(X, M):
+        fg, bg = img[m > 0], img[m == 0]
+        # shapes are 0.2-0.3 brighter or darker than the mean level; texture is at most +-0.2
+        assert abs(np.median(fg) - np.median(bg)) > 0.1
+    ys, xs = np.nonzero(M[0] > 0)
+    assert ys.min() >= 0 and xs.max() < 32
+
+
 def test_dates_translation_pairs():
     import datetime as dt
 
