@@ -251,7 +251,7 @@ class Module:
 
 
 class Neuron(Module):
-    """``act(w . x + b)`` with ``nin`` weights drawn uniformly from ``[-1/sqrt(nin), 1/sqrt(nin)]``.
+    """``act(w . x + b)``: ``nin`` weights drawn uniformly from ``[-1, 1]`` (as in micrograd), bias 0.
 
     Args:
         nin: number of inputs.
@@ -263,8 +263,7 @@ class Neuron(Module):
         if act not in ("relu", "tanh", "linear"):
             raise ValueError(f"unknown activation {act!r}: use 'relu', 'tanh' or 'linear'")
         rng = rng or random.Random(0)
-        scale = 1.0 / math.sqrt(nin)
-        self.w = [Value(rng.uniform(-scale, scale)) for _ in range(nin)]
+        self.w = [Value(rng.uniform(-1.0, 1.0)) for _ in range(nin)]
         self.b = Value(0.0)
         self.act = act
 
@@ -355,7 +354,7 @@ def graph_layers(root) -> list[list]:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        stack.extend((c, False) for c in node._prev if id(c) not in visited)
+        stack.extend((c, False) for c in list(node._prev) if id(c) not in visited)
     depth: dict[int, int] = {}
     users: dict[int, list] = {id(n): [] for n in order}
     for node in order:  # inputs first
@@ -430,11 +429,12 @@ def draw_graph(root, *, ax=None, title: str = "Computation graph", max_nodes: in
                 ax.annotate("", xy=target, xytext=(ox + r, y),
                             arrowprops=dict(arrowstyle="->", lw=0.8, color="#555"))
                 target = (ox - r, y)
-            for k, child in enumerate(node._prev):
+            prev = list(node._prev)
+            for k, child in enumerate(prev):
                 cx, cy = pos[id(child)]
                 # straight arrows between neighbouring columns; arcs for arrows that skip
                 # columns or repeat an input (x * x), so that they do not hide each other
-                twice = node._prev.count(child) > 1
+                twice = sum(c is child for c in prev) > 1
                 skips = x - cx > dx + 1e-9
                 rad = (0.35 if k % 2 == 0 else -0.35) if (twice or skips) else 0.0
                 if rad:
