@@ -93,8 +93,43 @@ def run_notebook(path: Path, profile: str, save: bool) -> tuple[list[dict], floa
                     os.environ[k] = v
         records = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
     if save and error is None:
+        finish_progress_bars(nb)
         nbformat.write(nb, path)
     return records, seconds, error
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def finish_progress_bars(nb) -> int:
+    """Give stored tqdm progress bars their final text; return how many were rewritten.
+
+    In a notebook, ``tqdm.auto`` draws a widget; its stored plain-text fallback (what GitHub
+    and text viewers show) is the bar's *first* state, "0%". The widget's final state is in
+    the notebook's metadata: rebuild the text from it.
+    """
+    import html
+
+    state = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    done = 0
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            model = state.get(view.get("model_id", "")) if view else None
+            if not model or model.get("model_name") != "HBoxModel":
+                continue
+            parts = [state.get(c.removeprefix("IPY_MODEL_"), {}) for c in model["state"].get("children", [])]
+            html_parts = [p["state"].get("value", "") for p in parts if p.get("model_name") == "HTMLModel"]
+            bars = [p["state"] for p in parts if p.get("model_name") == "FloatProgressModel"]
+            if len(html_parts) != 2 or len(bars) != 1:
+                continue
+            frac = bars[0].get("value", 0) / bars[0]["max"] if bars[0].get("max") else 0.0
+            fill = int(round(10 * min(max(frac, 0.0), 1.0)))
+            text = f"{html.unescape(html_parts[0]).strip()}|{'█' * fill}{' ' * (10 - fill)}| {html.unescape(html_parts[1]).strip()}"
+            out["data"]["text/plain"] = text
+            done += 1
+    return done
 
 
 def merge(records: list[dict], rerun: set[tuple[str, str]]) -> list[dict]:

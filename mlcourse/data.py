@@ -141,11 +141,9 @@ def _say(msg: str) -> None:
 
 
 def _download(url: str, target: Path, sha256: str, timeout: float) -> None:
-    import logging
-
     import pooch
 
-    logging.getLogger("pooch").setLevel(logging.WARNING)
+    pooch.get_logger().setLevel("WARNING")  # we say what happened ourselves
     pooch.retrieve(
         url,
         known_hash=f"sha256:{sha256}",

@@ -67,7 +67,8 @@ def image_grid(
     n = len(images)
     nrows = max(1, int(np.ceil(n / ncols)))
     ncols = min(ncols, n)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.5),
+    row_h = size + (0.3 if labels is not None else 0.0)  # room for each image's title
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, row_h * nrows + 0.5),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -145,11 +146,12 @@ def heatmap(
     if ylabels is not None:
         ax.set_yticks(range(len(ylabels)), ylabels)
     if annotate:
-        thresh = (m.max() + m.min()) / 2
         for i in range(m.shape[0]):
             for j in range(m.shape[1]):
+                r, g, b, _ = im.cmap(im.norm(m[i, j]))
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # text readable on its cell
                 ax.text(j, i, format(m[i, j], fmt), ha="center", va="center", fontsize=7,
-                        color="white" if m[i, j] < thresh else "black")
+                        color="white" if dark else "black")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.grid(False)
     return ax

@@ -38,3 +38,18 @@ def test_machine_summary_mentions_cores():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert "cores" in mod.machine_summary()
+
+
+def test_progress_bars_get_their_final_text(tmp_path, monkeypatch):
+    b = _bench(tmp_path, monkeypatch)
+    view = {"model_id": "box", "version_major": 2, "version_minor": 0}
+    nb = {"cells": [{"cell_type": "code", "outputs": [{"output_type": "display_data", "data": {
+            b.WIDGET_VIEW: view, "text/plain": "training:   0%|          | 0/20 [00:00<?, ?it/s]"}}]}],
+          "metadata": {"widgets": {b.WIDGET_STATE: {"state": {
+              "box": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_l", "IPY_MODEL_p", "IPY_MODEL_r"]}},
+              "l": {"model_name": "HTMLModel", "state": {"value": "training: 100%"}},
+              "p": {"model_name": "FloatProgressModel", "state": {"value": 20, "max": 20}},
+              "r": {"model_name": "HTMLModel", "state": {"value": " 20/20 [00:05&lt;00:00,  3.90it/s]"}}}}}}}
+    assert b.finish_progress_bars(nb) == 1
+    text = nb["cells"][0]["outputs"][0]["data"]["text/plain"]
+    assert text == "training: 100%|██████████| 20/20 [00:05<00:00,  3.90it/s]"

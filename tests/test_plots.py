@@ -66,3 +66,18 @@ def test_animate_does_not_save_in_smoke(tmp_path, monkeypatch):
     fig, ax = plt.subplots()
     out = plots.animate(fig, lambda i: None, 2, save_as=tmp_path / "a.gif")
     assert out.data[:3] == b"GIF" and not (tmp_path / "a.gif").exists()
+
+
+def test_heatmap_text_is_readable_with_any_colormap():
+    import matplotlib.colors as mcolors
+
+    for cmap in ("Blues", "viridis", "Greys_r"):
+        ax = plots.heatmap(np.array([[0, 50], [5, 100]]), annotate=True, cmap=cmap, title="t",
+                           xlabel="x", ylabel="y")
+        im = ax.images[0]
+        for t in ax.texts:
+            (j, i) = t.get_position()
+            r, g, b, _ = im.cmap(im.norm(im.get_array()[int(i), int(j)]))
+            lum = 0.299 * r + 0.587 * g + 0.114 * b
+            assert (mcolors.to_hex(t.get_color()) == "#ffffff") == (lum < 0.5)
+        plt.close("all")
