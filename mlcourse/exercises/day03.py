@@ -1,0 +1,201 @@
+"""Exercises of Day 03 -- binary classification (cross-entropy, decision line, optimizers)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Exercise, Wrong, as_array, call, check_close, check_finite, check_shape
+
+_rng = np.random.default_rng(3)
+_Y = (_rng.random(12) > 0.5).astype(np.float64)
+_Y[:2] = [0.0, 1.0]                           # both classes present
+_P = np.clip(_rng.random(12), 0.05, 0.95)
+
+
+def _bce(y: np.ndarray, p: np.ndarray) -> float:
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def _unpack(out, n: int, names: str, what: str) -> list[np.ndarray]:
+    """Check that ``out`` is a tuple of ``n`` arrays named ``names``; explain otherwise."""
+    if not isinstance(out, (tuple, list)) or len(out) != n:
+        raise Wrong(f"{what} should return {n} values `{names}`, but it returned "
+                    f"{'a ' + type(out).__name__ if not isinstance(out, (tuple, list)) else f'{len(out)} values'}.")
+    labels = [s.strip() for s in names.strip("()").split(",")]
+    return [as_array(v, lab) for v, lab in zip(out, labels)]
+
+
+class BCE(Exercise):
+    name = "bce"
+    title = "Exercise 1 — binary cross-entropy"
+    hints = (
+        "For one example: -(y * log(p) + (1 - y) * log(1 - p)). The first term counts when y = 1, the second when y = 0.",
+        "With NumPy arrays it is one line: `-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))`.",
+    )
+    solution_code = """
+        def bce(y, p):
+            return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    """
+
+    def reference(self):
+        return _bce
+
+    def verify(self, fn):
+        with np.errstate(all="ignore"):
+            out = as_array(call(fn, _Y.copy(), _P.copy(), what="`bce`"), "the value of `bce`")
+        check_shape(out, (), "the value of `bce`")
+        check_finite(out, "the value of `bce`")
+        want = _bce(_Y, _P)
+        if np.isclose(out, -want):
+            raise Wrong("your loss is negative: the logs of probabilities are negative, so the formula "
+                        "starts with a minus sign to make the loss positive.")
+        if np.isclose(out, want * len(_Y)):
+            raise Wrong("you computed the *sum* over the examples; the loss is the *mean*.")
+        if np.isclose(out, want / np.log(10)):
+            raise Wrong("you used log base 10 (`np.log10`); cross-entropy uses the natural log `np.log`.")
+        if np.isclose(out, -np.mean(_Y * np.log(_P))):
+            raise Wrong("you only kept the `y * log(p)` term: the examples with y = 0 also count, "
+                        "through `(1 - y) * log(1 - p)`.")
+        if np.isclose(out, -np.mean(_Y * np.log(1 - _P) + (1 - _Y) * np.log(_P))):
+            raise Wrong("p and 1 - p are swapped: p is the probability of class 1, so it goes with y.")
+        check_close(out, want, "the value of `bce`")
+        return "the mean of -log(probability given to the right answer)."
+
+
+class BoundaryX2(Exercise):
+    name = "boundary_x2"
+    title = "Exercise 2 — the decision line from the weights"
+    hints = (
+        "On the boundary the neuron's input is zero: w1 * x1 + w2 * x2 + b = 0. Solve it for x2.",
+        "x2 = -(w1 * x1 + b) / w2: both w1 * x1 and b change sign, and everything is divided by w2.",
+    )
+    solution_code = """
+        def boundary_x2(x1, w, b):
+            return -(w[0] * x1 + b) / w[1]
+    """
+
+    def reference(self):
+        return lambda x1, w, b: -(w[0] * x1 + b) / w[1]
+
+    def verify(self, fn):
+        x1 = np.linspace(-2.0, 2.0, 9)
+        w, b = np.array([1.5, -0.5]), 0.7
+        out = as_array(call(fn, x1.copy(), w.copy(), b, what="`boundary_x2`"), "x2 on the line")
+        check_shape(out, x1.shape, "x2 on the line")
+        check_finite(out, "x2 on the line")
+        want = -(w[0] * x1 + b) / w[1]
+        if np.allclose(out, -(w[0] * x1 - b) / w[1]):
+            raise Wrong("the sign of the bias is wrong: from w1*x1 + w2*x2 + b = 0, the intercept is -b / w2.")
+        if np.allclose(out, -w[0] / w[1] * x1):
+            raise Wrong("you left out the bias: the line only passes through the origin when b = 0.")
+        if np.allclose(out, -(w[1] * x1 + b) / w[0]):
+            raise Wrong("w1 and w2 are swapped: solve w1*x1 + w2*x2 + b = 0 for x2, so you divide by w2 = w[1].")
+        if np.allclose(out, (w[0] * x1 + b) / w[1]):
+            raise Wrong("the sign is wrong: moving w1*x1 + b to the other side of the equation makes it negative.")
+        check_close(out, want, "x2 on the line")
+        return "slope -w1/w2, intercept -b/w2."
+
+
+class MomentumStep(Exercise):
+    name = "momentum_step"
+    title = "Exercise 3 — one step of SGD with momentum"
+    hints = (
+        "First update the velocity: it keeps `beta` of its old value and adds `-lr * grad`.",
+        "`velocity = beta * velocity - lr * grad`, then `theta = theta + velocity`; return both.",
+    )
+    solution_code = """
+        def momentum_step(theta, velocity, grad, lr, beta):
+            velocity = beta * velocity - lr * grad
+            return theta + velocity, velocity
+    """
+
+    def reference(self):
+        def step(theta, velocity, grad, lr, beta):
+            velocity = beta * velocity - lr * grad
+            return theta + velocity, velocity
+        return step
+
+    def verify(self, fn):
+        theta, vel, grad = np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.1, -0.2]), np.array([0.4, -1.0, 2.0])
+        lr, beta = 0.1, 0.9
+        new_theta, new_vel = _unpack(call(fn, theta.copy(), vel.copy(), grad.copy(), lr, beta, what="`momentum_step`"),
+                                     2, "(new_theta, new_velocity)", "`momentum_step`")
+        for arr, lab in ((new_theta, "new_theta"), (new_vel, "new_velocity")):
+            check_shape(arr, theta.shape, lab)
+            check_finite(arr, lab)
+        want_v = beta * vel - lr * grad
+        if np.allclose(new_vel, beta * vel + lr * grad) or np.allclose(new_theta, theta + beta * vel + lr * grad):
+            raise Wrong("you step *up* the gradient: the velocity must get `- lr * grad` (descent goes against the gradient).")
+        if np.allclose(new_theta, theta - lr * grad):
+            raise Wrong("that is plain SGD: the old velocity is missing. Keep `beta * velocity` and add `- lr * grad`.")
+        if np.allclose(new_vel, vel):
+            raise Wrong("the velocity did not change: return the *new* velocity, the next step needs it.")
+        if np.allclose(new_theta, theta + vel):
+            raise Wrong("you moved theta with the *old* velocity: update the velocity first, then theta.")
+        check_close(new_vel, want_v, "new_velocity")
+        check_close(new_theta, theta + want_v, "new_theta")
+        return "the velocity remembers past gradients, so consistent directions speed up."
+
+
+class AdamStep(Exercise):
+    name = "adam_step"
+    title = "Exercise 4 — one step of Adam"
+    hints = (
+        "Update the two running averages: m = beta1*m + (1-beta1)*grad and s = beta2*s + (1-beta2)*grad**2.",
+        "Correct their start-up bias: m_hat = m / (1 - beta1**t), s_hat = s / (1 - beta2**t). "
+        "Then theta = theta - lr * m_hat / (sqrt(s_hat) + eps). Return theta, m, s (the uncorrected m and s).",
+    )
+    solution_code = """
+        def adam_step(theta, m, s, grad, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+            m = beta1 * m + (1 - beta1) * grad
+            s = beta2 * s + (1 - beta2) * grad ** 2
+            m_hat, s_hat = m / (1 - beta1 ** t), s / (1 - beta2 ** t)
+            return theta - lr * m_hat / (np.sqrt(s_hat) + eps), m, s
+    """
+
+    @staticmethod
+    def _ref(theta, m, s, grad, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+        m = beta1 * m + (1 - beta1) * grad
+        s = beta2 * s + (1 - beta2) * grad ** 2
+        m_hat, s_hat = m / (1 - beta1 ** t), s / (1 - beta2 ** t)
+        return theta - lr * m_hat / (np.sqrt(s_hat) + eps), m, s
+
+    def reference(self):
+        return self._ref
+
+    def verify(self, fn):
+        theta, grad = np.array([1.0, -2.0, 0.5]), np.array([0.4, -1.0, 2.0])
+        m0, s0 = np.zeros(3), np.zeros(3)
+        lr = 0.01
+        out = _unpack(call(fn, theta.copy(), m0.copy(), s0.copy(), grad.copy(), 1, lr, what="`adam_step`"),
+                      3, "(new_theta, new_m, new_s)", "`adam_step`")
+        for arr, lab in zip(out, ("new_theta", "new_m", "new_s")):
+            check_shape(arr, theta.shape, lab)
+            check_finite(arr, lab)
+        new_theta, new_m, new_s = out
+        want = self._ref(theta, m0, s0, grad, 1, lr)
+        m1, s1 = 0.1 * grad, 0.001 * grad ** 2
+        if np.allclose(new_theta, theta - lr * m1 / (np.sqrt(s1) + 1e-7)):
+            raise Wrong("the bias correction is missing: at step 1 the averages m and s start from zero and are "
+                        "far too small. Divide them by (1 - beta1**t) and (1 - beta2**t) before the step.")
+        if np.allclose(new_theta, 2 * theta - want[0]):
+            raise Wrong("theta moves the wrong way: subtract the step (descent goes against the gradient).")
+        if np.allclose(new_s, 0.001 * np.abs(grad)):
+            raise Wrong("s must average the *squared* gradient: (1 - beta2) * grad ** 2.")
+        if np.allclose(new_m, m1 / 0.1) or np.allclose(new_s, s1 / 0.001):
+            raise Wrong("return the running averages m and s themselves, not the bias-corrected m_hat and s_hat.")
+        check_close(new_m, want[1], "new_m")
+        check_close(new_s, want[2], "new_s")
+        check_close(new_theta, want[0], "new_theta")
+        # a second step, from non-zero averages and at t = 5
+        m_, s_ = np.array([0.05, -0.1, 0.2]), np.array([0.01, 0.02, 0.03])
+        out5 = _unpack(call(fn, theta.copy(), m_.copy(), s_.copy(), grad.copy(), 5, lr, what="`adam_step`"),
+                       3, "(new_theta, new_m, new_s)", "`adam_step`")
+        want5 = self._ref(theta, m_, s_, grad, 5, lr)
+        for arr, ref, lab in zip(out5, want5, ("new_theta", "new_m", "new_s")):
+            check_close(arr, ref, f"{lab} at step t = 5")
+        return "at step 1 Adam moves every parameter by about lr, whatever the size of its gradient."
+
+
+q1, q2, q3, q4 = BCE(), BoundaryX2(), MomentumStep(), AdamStep()
+ALL = [q1, q2, q3, q4]

@@ -1,0 +1,59 @@
+"""Day 03's exercises: typical wrong answers get the right explanation."""
+
+import numpy as np
+
+from mlcourse.exercises import day03
+
+
+def _msg(q, answer):
+    res = q.evaluate(answer)
+    assert res.status == "incorrect", res
+    return res.message
+
+
+def test_bce_mistakes():
+    assert "minus sign" in _msg(day03.q1, lambda y, p: np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    assert "*sum*" in _msg(day03.q1, lambda y, p: -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    assert "base 10" in _msg(day03.q1, lambda y, p: -np.mean(y * np.log10(p) + (1 - y) * np.log10(1 - p)))
+    assert "y = 0 also count" in _msg(day03.q1, lambda y, p: -np.mean(y * np.log(p)))
+    assert "swapped" in _msg(day03.q1, lambda y, p: -np.mean(y * np.log(1 - p) + (1 - y) * np.log(p)))
+
+
+def test_boundary_mistakes():
+    assert "sign of the bias" in _msg(day03.q2, lambda x1, w, b: -(w[0] * x1 - b) / w[1])
+    assert "left out the bias" in _msg(day03.q2, lambda x1, w, b: -w[0] / w[1] * x1)
+    assert "swapped" in _msg(day03.q2, lambda x1, w, b: -(w[1] * x1 + b) / w[0])
+    assert "sign is wrong" in _msg(day03.q2, lambda x1, w, b: (w[0] * x1 + b) / w[1])
+
+
+def test_momentum_mistakes():
+    def ascent(theta, v, g, lr, beta):
+        v = beta * v + lr * g
+        return theta + v, v
+
+    assert "*up* the gradient" in _msg(day03.q3, ascent)
+    assert "plain SGD" in _msg(day03.q3, lambda th, v, g, lr, beta: (th - lr * g, beta * v - lr * g))
+    assert "*new* velocity" in _msg(day03.q3, lambda th, v, g, lr, beta: (th + beta * v - lr * g, v))
+    assert "*old* velocity" in _msg(day03.q3, lambda th, v, g, lr, beta: (th + v, beta * v - lr * g))
+    assert "2 values" in _msg(day03.q3, lambda th, v, g, lr, beta: th + beta * v - lr * g)
+
+
+def test_adam_mistakes():
+    def no_correction(theta, m, s, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7):
+        m = b1 * m + (1 - b1) * g
+        s = b2 * s + (1 - b2) * g ** 2
+        return theta - lr * m / (np.sqrt(s) + eps), m, s
+
+    def returns_hats(theta, m, s, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7):
+        m = b1 * m + (1 - b1) * g
+        s = b2 * s + (1 - b2) * g ** 2
+        mh, sh = m / (1 - b1 ** t), s / (1 - b2 ** t)
+        return theta - lr * mh / (np.sqrt(sh) + eps), mh, sh
+
+    def ascent(*args, **kw):
+        th, m, s = day03.q4.reference()(*args, **kw)
+        return 2 * args[0] - th, m, s
+
+    assert "bias correction is missing" in _msg(day03.q4, no_correction)
+    assert "not the bias-corrected" in _msg(day03.q4, returns_hats)
+    assert "wrong way" in _msg(day03.q4, ascent)
