@@ -1,0 +1,144 @@
+"""Denoising diffusion (DDPM, Ho et al., 2020) as built on Day 11.
+
+The *forward process* adds Gaussian noise in ``T`` small steps with variances ``beta_t``;
+with ``alpha_t = 1 - beta_t`` and ``alpha_bar_t = prod_{s<=t} alpha_s`` one can jump to any
+step at once::
+
+    x_t = sqrt(alpha_bar_t) * x_0 + sqrt(1 - alpha_bar_t) * eps,      eps ~ N(0, I)
+
+A network ``eps_model(x_t, t)`` learns to predict ``eps`` (a plain MSE); the *reverse process*
+then walks from pure noise ``x_T ~ N(0, I)`` back to ``x_0`` one step at a time.
+
+Time steps are 0-based here: ``t = 0 .. T-1`` (the paper's ``1 .. T``).
+
+The noise predictor for images is :class:`mlcourse.models.unet.UNet` built with ``time_dim``
+(Day 09's U-Net with a time embedding added at every level); for 2-D toy data it is
+:class:`ToyDenoiser`, a small MLP.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .unet import timestep_embedding
+
+
+class Schedule:
+    """A noise schedule: ``betas``, ``alphas`` and ``alpha_bars``, each a float32 tensor ``(T,)``.
+
+    Args:
+        T: number of diffusion steps.
+        kind: ``"linear"`` (Ho et al.: ``beta`` from ``beta_start`` to ``beta_end``, rescaled by
+            ``1000 / T`` so that a short schedule still ends in almost pure noise) or
+            ``"cosine"`` (Nichol & Dhariwal, 2021: ``alpha_bar`` follows a squared cosine).
+    """
+
+    def __init__(self, T: int = 1000, kind: str = "linear", beta_start: float = 1e-4,
+                 beta_end: float = 0.02) -> None:
+        if T < 1:
+            raise ValueError(f"T must be at least 1, got {T}")
+        if kind == "linear":
+            scale = 1000 / T
+            betas = torch.linspace(beta_start * scale, beta_end * scale, T, dtype=torch.float64)
+        elif kind == "cosine":
+            s = 0.008
+            steps = torch.arange(T + 1, dtype=torch.float64) / T
+            f = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
+            betas = (1 - f[1:] / f[:-1]).clamp(max=0.999)
+        else:
+            raise ValueError(f"unknown schedule {kind!r}: use 'linear' or 'cosine'")
+        self.T, self.kind = T, kind
+        self.betas = betas.float()
+        self.alphas = (1 - betas).float()
+        self.alpha_bars = torch.cumprod(1 - betas, dim=0).float()
+
+    def __repr__(self) -> str:
+        return f"Schedule(T={self.T}, kind={self.kind!r})"
+
+    def _at(self, values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """``values[t]`` reshaped to broadcast against ``like`` ``(N, ...)``."""
+        v = values.to(like.device)[t.to(like.device)]
+        return v.reshape(-1, *([1] * (like.dim() - 1)))
+
+    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Jump to step ``t`` of the forward process: ``(N, ...)`` clean data -> noisy ``x_t``."""
+        if noise is None:
+            noise = torch.randn_like(x0)
+        ab = self._at(self.alpha_bars, t, x0)
+        return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+
+    def loss(self, eps_model: nn.Module, x0: torch.Tensor) -> torch.Tensor:
+        """The DDPM training loss: MSE between the true and the predicted noise at random ``t``."""
+        t = torch.randint(0, self.T, (x0.shape[0],), device=x0.device)
+        noise = torch.randn_like(x0)
+        return torch.mean((eps_model(self.q_sample(x0, t, noise), t) - noise) ** 2)
+
+    @torch.no_grad()
+    def p_step(self, eps_model: nn.Module, x: torch.Tensor, t: int) -> torch.Tensor:
+        """One reverse step ``x_t -> x_{t-1}`` (Ho et al., Algorithm 2, with ``sigma_t^2 = beta_t``)."""
+        tt = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+        beta, alpha, ab = self.betas[t].item(), self.alphas[t].item(), self.alpha_bars[t].item()
+        eps = eps_model(x, tt)
+        mean = (x - beta / math.sqrt(1 - ab) * eps) / math.sqrt(alpha)
+        if t == 0:
+            return mean
+        return mean + math.sqrt(beta) * torch.randn_like(x)
+
+    @torch.no_grad()
+    def sample(self, eps_model: nn.Module, shape: tuple[int, ...], *, device: str = "cpu",
+               keep: int = 0, clip: float | None = None, progress: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Run the reverse process from pure noise.
+
+        Args:
+            eps_model: the trained noise predictor ``(x_t, t) -> eps``.
+            shape: shape of the batch to generate, e.g. ``(64, 1, 28, 28)``.
+            keep: also return this many snapshots of ``x_t`` (evenly spaced in ``t``, the last
+                one the final sample), for animations.
+            clip: clamp the final sample to ``[-clip, clip]`` (images live in ``[-1, 1]``).
+
+        Returns:
+            ``(x_0, snapshots)``: the samples ``shape`` and a list of ``keep`` tensors.
+        """
+        was_training = eps_model.training
+        eps_model.eval()
+        x = torch.randn(shape, device=device)
+        marks = set(torch.linspace(self.T - 1, 0, keep).round().long().tolist()) if keep else set()
+        snaps = []
+        steps = range(self.T - 1, -1, -1)
+        if progress:
+            from tqdm.auto import tqdm
+            steps = tqdm(steps, desc="sampling", mininterval=1)
+        for t in steps:
+            x = self.p_step(eps_model, x, t)
+            if t in marks:
+                snaps.append(x.cpu().clone())
+        eps_model.train(was_training)
+        if clip is not None:
+            x = x.clamp(-clip, clip)
+        return x, snaps
+
+
+class ToyDenoiser(nn.Module):
+    """Noise predictor for 2-D points: an MLP on ``[x, embedding(t)]``.
+
+    Shapes: ``x`` ``(N, 2)``, ``t`` ``(N,)`` -> ``(N, 2)``. ``hidden=128``: about 38k parameters.
+    """
+
+    def __init__(self, dim: int = 2, hidden: int = 128, time_dim: int = 32) -> None:
+        super().__init__()
+        self.time_dim = time_dim
+        self.net = nn.Sequential(
+            nn.Linear(dim + time_dim, hidden), nn.SiLU(),
+            nn.Linear(hidden, hidden), nn.SiLU(),
+            nn.Linear(hidden, hidden), nn.SiLU(),
+            nn.Linear(hidden, dim),
+        )
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([x, timestep_embedding(t, self.time_dim).to(x.device)], dim=1))
+
+
+__all__ = ["Schedule", "ToyDenoiser"]

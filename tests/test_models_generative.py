@@ -1,0 +1,78 @@
+"""Day 11's generative models: shapes, parameter counts, the VAE's loss, the diffusion schedule."""
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from mlcourse.models import diffusion, gan, vae  # noqa: E402
+from mlcourse.models.unet import UNet  # noqa: E402
+
+
+def _count(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_vae_shapes_and_loss():
+    torch.manual_seed(0)
+    m = vae.VAE(latent_dim=2, hidden=256)
+    assert 0.5e6 < _count(m) < 0.56e6
+    x = torch.rand(5, 1, 28, 28)
+    logits, mu, logvar = m(x)
+    assert logits.shape == (5, 1, 28, 28) and mu.shape == logvar.shape == (5, 2)
+    total, recon, kl = vae.vae_loss(logits, x, mu, logvar)
+    assert torch.isclose(total, recon + kl) and kl >= 0 and recon > 0
+    assert m.sample(3).shape == (3, 1, 28, 28)
+    ae = vae.AutoEncoder(latent_dim=2)
+    assert ae(x).shape == (5, 1, 28, 28) and ae.encode(x).shape == (5, 2)
+
+
+def test_kl_is_zero_for_the_prior_and_reparameterisation_statistics():
+    mu, logvar = torch.zeros(4, 3), torch.zeros(4, 3)
+    assert torch.allclose(vae.kl_divergence(mu, logvar), torch.zeros(4))
+    torch.manual_seed(0)
+    z = vae.reparameterize(torch.full((20000, 1), 2.0), torch.full((20000, 1), math.log(0.25)))
+    assert abs(z.mean().item() - 2.0) < 0.02 and abs(z.std().item() - 0.5) < 0.02
+
+
+def test_gan_shapes():
+    g, d = gan.Generator(z_dim=64, base=32), gan.Discriminator(base=32)
+    img = g(torch.randn(4, 64))
+    assert img.shape == (4, 1, 28, 28) and img.abs().max() <= 1
+    assert d(img).shape == (4,)
+    assert gan.PatchDiscriminator(2)(torch.randn(3, 2, 28, 28)).shape == (3, 1, 7, 7)
+    assert 0.5e6 < _count(g) < 0.6e6          # about 0.57M
+
+
+def test_schedule_alpha_bar_and_q_sample():
+    s = diffusion.Schedule(100, "linear")
+    assert s.betas.shape == s.alpha_bars.shape == (100,)
+    assert torch.allclose(s.alpha_bars, torch.cumprod(1 - s.betas, 0))
+    assert s.alpha_bars[0] > 0.99 and s.alpha_bars[-1] < 1e-3       # ends in (almost) pure noise
+    c = diffusion.Schedule(100, "cosine")
+    assert (c.alpha_bars.diff() < 0).all() and c.alpha_bars[-1] < 1e-3
+    x0 = torch.ones(2, 1, 4, 4)
+    t = torch.tensor([0, 99])
+    noise = torch.randn_like(x0)
+    xt = s.q_sample(x0, t, noise)
+    ab = s.alpha_bars[t].reshape(-1, 1, 1, 1)
+    assert torch.allclose(xt, ab.sqrt() * x0 + (1 - ab).sqrt() * noise)
+    with pytest.raises(ValueError):
+        diffusion.Schedule(10, "quadratic")
+
+
+def test_sampling_shapes_and_snapshots():
+    torch.manual_seed(0)
+    s = diffusion.Schedule(8, "cosine")
+    toy = diffusion.ToyDenoiser()
+    assert toy(torch.randn(5, 2), torch.randint(0, 8, (5,))).shape == (5, 2)
+    x, snaps = s.sample(toy, (6, 2), keep=3)
+    assert x.shape == (6, 2) and len(snaps) == 3 and torch.isfinite(x).all()
+    assert torch.equal(snaps[-1], x)
+    unet = UNet(1, 1, base=8, depth=2, time_dim=16)
+    loss = s.loss(unet, torch.rand(3, 1, 28, 28))
+    loss.backward()
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    img, _ = s.sample(unet, (2, 1, 28, 28), clip=1.0)
+    assert img.shape == (2, 1, 28, 28) and img.abs().max() <= 1
