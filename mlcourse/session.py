@@ -55,7 +55,16 @@ def seed_everything(seed: int = 0, frameworks: Iterable[str] = ()) -> None:
     if "keras" in names:
         import keras
 
-        keras.utils.set_random_seed(seed)
+        backend = keras.backend.backend()
+        if backend == "tensorflow" or "tensorflow" in sys.modules:
+            keras.utils.set_random_seed(seed)  # seeds Python, NumPy and TensorFlow
+        elif backend == "torch":
+            import torch
+
+            torch.manual_seed(seed)
+        # JAX-backend Keras draws its randomness from keras.random.SeedGenerator, which
+        # starts from the global NumPy/Python seeds set above: nothing more to do (and
+        # keras.utils.set_random_seed would import TensorFlow for nothing).
 
 
 def jax_key(seed: int = 0):

@@ -47,3 +47,13 @@ def test_timer_and_throughput(capsys):
         sum(range(1000))
     assert t.seconds >= 0 and "work:" in capsys.readouterr().out
     assert throughput(10, 2.0) == 5.0 and throughput(1, 0) == float("inf")
+
+
+def test_keras_on_jax_does_not_import_tensorflow():
+    import subprocess
+
+    code = ("import os; os.environ['KERAS_BACKEND']='jax'; os.environ['MLCOURSE_PROFILE']='cpu';"
+            "import sys, mlcourse; mlcourse.setup('99_t', frameworks=['keras'], quiet=True);"
+            "import keras; print(keras.backend.backend(), 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-2:] == ["jax", "False"]
