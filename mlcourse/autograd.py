@@ -402,7 +402,7 @@ def draw_graph(root, *, ax=None, title: str = "Computation graph", max_nodes: in
         raise ValueError(f"the graph has {n} values; draw_graph draws at most {max_nodes} "
                          "(draw a smaller expression, or raise max_nodes)")
     height = max(len(c) for c in cols)
-    dx = 3.0  # horizontal distance between columns
+    dx = 3.8  # horizontal distance between columns
     own_figure = ax is None
     if own_figure:
         _, ax = plt.subplots()
@@ -429,20 +429,26 @@ def draw_graph(root, *, ax=None, title: str = "Computation graph", max_nodes: in
                 ax.annotate("", xy=target, xytext=(ox + r, y),
                             arrowprops=dict(arrowstyle="->", lw=0.8, color="#555"))
                 target = (ox - r, y)
-            prev = list(node._prev)
+            prev: list = []
+            for child in node._prev:  # each input once; x * x is one arrow marked "x2"
+                if not any(c is child for c in prev):
+                    prev.append(child)
             for k, child in enumerate(prev):
                 cx, cy = pos[id(child)]
+                uses = sum(c is child for c in node._prev)
+                start = (cx + box_w / 2, cy)
                 # straight arrows between neighbouring columns; arcs for arrows that skip
-                # columns or repeat an input (x * x), so that they do not hide each other
-                twice = sum(c is child for c in prev) > 1
-                skips = x - cx > dx + 1e-9
-                rad = (0.35 if k % 2 == 0 else -0.35) if (twice or skips) else 0.0
+                # columns, so that they do not run through the boxes in between
+                rad = (0.35 if k % 2 == 0 else -0.35) if x - cx > dx + 1e-9 else 0.0
                 if rad:
-                    arc = max(arc, 0.18 * math.hypot(target[0] - cx - box_w / 2, target[1] - cy))
-                ax.annotate("", xy=target, xytext=(cx + box_w / 2, cy),
-                            arrowprops=dict(arrowstyle="->", lw=0.8, color="#555",
+                    arc = max(arc, 0.18 * math.hypot(target[0] - start[0], target[1] - start[1]))
+                ax.annotate("", xy=target, xytext=start,
+                            arrowprops=dict(arrowstyle="->", lw=0.8 * uses, color="#555",
                                             shrinkA=0, shrinkB=2,
                                             connectionstyle=f"arc3,rad={rad}"))
+                if uses > 1:
+                    ax.text((start[0] + target[0]) / 2, (start[1] + target[1]) / 2 + 0.12,
+                            f"x{uses}", ha="center", va="bottom", fontsize=6.5, color="#d35400")
     x_lo, x_hi = -box_w / 2 - 1.2, (len(cols) - 1) * dx + box_w / 2 + 0.2
     y_lo, y_hi = -height / 2 - 0.2 - arc, height / 2 + 0.2 + arc
     ax.set_xlim(x_lo, x_hi)
