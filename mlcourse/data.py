@@ -153,6 +153,24 @@ def _download(url: str, target: Path, sha256: str, timeout: float) -> None:
     )
 
 
+def _explain_download_error(url: str, exc: Exception) -> str:
+    """One plain line for a failed download."""
+    from urllib.parse import urlparse
+
+    host = urlparse(url).netloc
+    name = exc.__class__.__name__
+    if name in ("ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout", "SSLError"):
+        return f"could not reach {host} (no internet connection?)"
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if status is not None:
+        return f"{url}: the server answered HTTP {status}"
+    if isinstance(exc, ValueError) and "hash" in str(exc).lower():
+        return f"{url}: the downloaded file's SHA-256 did not match; nothing was kept"
+    if name == "ChunkedEncodingError":
+        return f"{url}: the download was interrupted; nothing was kept"
+    return f"{url}: {name}: {str(exc)[:200]}"
+
+
 def fetch_file(dataset: str, rf: RemoteFile, *, timeout: float = 30.0) -> tuple[Path, str]:
     """Find one verified copy of ``rf``; return its path and the source used.
 
@@ -183,12 +201,13 @@ def fetch_file(dataset: str, rf: RemoteFile, *, timeout: float = 30.0) -> tuple[
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _download(url, target, rf.sha256, timeout)
                 return target, "download"
-            except OSError as exc:  # includes a full disk; pooch has removed its temp file
-                problems.append(f"{url}: {exc.__class__.__name__}: {exc}")
+            except OSError as exc:  # network errors and a full disk; pooch removed its temp file
                 if getattr(exc, "errno", None) == 28:
                     problems.append(f"no space left in {target.parent}: free some, or set {DATA_ENV}")
+                else:
+                    problems.append(_explain_download_error(url, exc))
             except Exception as exc:  # network errors, HTTP errors, hash mismatch
-                problems.append(f"{url}: {exc.__class__.__name__}: {str(exc)[:200]}")
+                problems.append(_explain_download_error(url, exc))
     tried = "\n  - ".join(problems) if problems else "no source is known"
     raise DataError(
         f"{info.name}: could not get {rf.name}.\n  - {tried}\nWhat to do: {info.advice}"
@@ -314,9 +333,10 @@ def load_mnist(*, allow_fallback: bool = True) -> ImageDataset:
     except DataError as exc:
         if not allow_fallback:
             raise
-        first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else ""
+        lines = str(exc).splitlines()
+        reason = lines[1].strip().lstrip("- ") if len(lines) > 1 else "no source"
         ds = _mnist_fallback()
-        _say(f"MNIST: the full set is not available here ({first[:120]}).")
+        _say(f"MNIST: the full set is not available here: {reason}.")
         _say(f"OFFLINE FALLBACK: using {ds.description}, split "
              f"{len(ds.x_train)}/{len(ds.x_test)} (train/test). Results will be lower than "
              "with the full 60,000/10,000 set.")

@@ -203,3 +203,17 @@ def test_small_bundled_data():
     assert img.shape == (427, 640, 3) and img.dtype == np.uint8
     x, y = data.load_digits_8x8()
     assert x.shape == (1797, 8, 8) and y.shape == (1797,)
+
+
+def test_download_errors_are_explained_in_one_line():
+    import requests
+
+    class Resp:
+        status_code = 404
+
+    err = requests.exceptions.HTTPError("404", response=Resp())
+    assert data._explain_download_error("http://h/x", err) == "http://h/x: the server answered HTTP 404"
+    conn = requests.exceptions.ConnectionError("HTTPSConnectionPool(host='stor...")
+    assert data._explain_download_error("https://example.org/a.npz", conn) == \
+        "could not reach example.org (no internet connection?)"
+    assert "SHA-256 did not match" in data._explain_download_error("u", ValueError("Hash mismatch"))
