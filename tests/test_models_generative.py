@@ -76,3 +76,24 @@ def test_sampling_shapes_and_snapshots():
     assert loss.ndim == 0 and torch.isfinite(loss)
     img, _ = s.sample(unet, (2, 1, 28, 28), clip=1.0)
     assert img.shape == (2, 1, 28, 28) and img.abs().max() <= 1
+
+
+def test_conditional_unet_and_guidance():
+    torch.manual_seed(0)
+    m = diffusion.ConditionalUNet(1, 1, base=8, depth=2, time_dim=16, num_classes=10)
+    x, t, y = torch.randn(4, 1, 28, 28), torch.randint(0, 10, (4,)), torch.tensor([0, 3, 9, 10])
+    out = m(x, t, y)
+    assert out.shape == x.shape
+    assert torch.allclose(m(x, t), m(x, t, torch.full((4,), 10)))           # None = "no label"
+    assert not torch.allclose(m(x, t, torch.zeros(4, dtype=torch.long)), m(x, t, torch.ones(4, dtype=torch.long)))
+    s = diffusion.Schedule(10, "linear")
+    loss = s.loss(m, torch.rand(4, 1, 28, 28), y)
+    loss.backward()
+    assert torch.isfinite(loss)
+    g = diffusion.Guided(m, y[:3], w=2.0)
+    with torch.no_grad():
+        e_c, e_u = m(x[:3], t[:3], y[:3]), m(x[:3], t[:3])
+        assert torch.allclose(g(x[:3], t[:3]), 3 * e_c - 2 * e_u, atol=1e-5)
+        assert torch.allclose(diffusion.Guided(m, y[:3], w=0)(x[:3], t[:3]), e_c)
+    img, _ = s.sample(g, (3, 1, 28, 28), clip=1.0)
+    assert img.shape == (3, 1, 28, 28)

@@ -21,9 +21,10 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .unet import timestep_embedding
+from .unet import UNet, timestep_embedding
 
 
 class Schedule:
@@ -32,7 +33,7 @@ class Schedule:
     Args:
         T: number of diffusion steps.
         kind: ``"linear"`` (Ho et al.: ``beta`` from ``beta_start`` to ``beta_end``, rescaled by
-            ``1000 / T`` so that a short schedule still ends in almost pure noise) or
+            ``1000 / T`` so that a short schedule still ends in almost pure noise; at most 0.999) or
             ``"cosine"`` (Nichol & Dhariwal, 2021: ``alpha_bar`` follows a squared cosine).
     """
 
@@ -42,7 +43,7 @@ class Schedule:
             raise ValueError(f"T must be at least 1, got {T}")
         if kind == "linear":
             scale = 1000 / T
-            betas = torch.linspace(beta_start * scale, beta_end * scale, T, dtype=torch.float64)
+            betas = torch.linspace(beta_start * scale, beta_end * scale, T, dtype=torch.float64).clamp(max=0.999)
         elif kind == "cosine":
             s = 0.008
             steps = torch.arange(T + 1, dtype=torch.float64) / T
@@ -70,11 +71,14 @@ class Schedule:
         ab = self._at(self.alpha_bars, t, x0)
         return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
 
-    def loss(self, eps_model: nn.Module, x0: torch.Tensor) -> torch.Tensor:
-        """The DDPM training loss: MSE between the true and the predicted noise at random ``t``."""
+    def loss(self, eps_model: nn.Module, x0: torch.Tensor, *cond: torch.Tensor) -> torch.Tensor:
+        """The DDPM training loss: MSE between the true and the predicted noise at random ``t``.
+
+        ``cond`` (e.g. class labels) is passed on: ``eps_model(x_t, t, *cond)``.
+        """
         t = torch.randint(0, self.T, (x0.shape[0],), device=x0.device)
         noise = torch.randn_like(x0)
-        return torch.mean((eps_model(self.q_sample(x0, t, noise), t) - noise) ** 2)
+        return torch.mean((eps_model(self.q_sample(x0, t, noise), t, *cond) - noise) ** 2)
 
     @torch.no_grad()
     def p_step(self, eps_model: nn.Module, x: torch.Tensor, t: int) -> torch.Tensor:
@@ -121,6 +125,60 @@ class Schedule:
         return x, snaps
 
 
+class ConditionalUNet(UNet):
+    """The time-conditioned U-Net with a class label added to the time embedding.
+
+    ``forward(x, t, y)``: ``y`` ``(N,)`` holds class indices, or ``num_classes`` for "no label"
+    (``y=None`` means no label for the whole batch). Training with labels dropped at random
+    (``p_uncond``) gives one network that is both unconditional and conditional, which is what
+    *classifier-free guidance* (Ho & Salimans, 2022) needs; see :class:`Guided`.
+    """
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, base: int = 16, depth: int = 2,
+                 time_dim: int = 32, num_classes: int = 10) -> None:
+        super().__init__(in_channels, out_channels, base=base, depth=depth, time_dim=time_dim)
+        self.num_classes = num_classes
+        self.label_emb = nn.Embedding(num_classes + 1, 4 * time_dim)      # the last row: "no label"
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if y is None:
+            y = torch.full((x.shape[0],), self.num_classes, dtype=torch.long, device=x.device)
+        temb = self.time_mlp(timestep_embedding(t, self.time_dim).to(x.device)) + self.label_emb(y)
+        skips, h = [], x
+        for i, block in enumerate(self.down):
+            if i > 0:
+                h = F.max_pool2d(h, 2)
+            h = block(h, temb)
+            skips.append(h)
+        skips.pop()
+        for up_conv, block in zip(self.up_convs, self.up):
+            skip = skips.pop()
+            h = up_conv(F.interpolate(h, size=skip.shape[-2:], mode="nearest"))
+            h = block(torch.cat([h, skip], dim=1), temb)
+        return self.out(h)
+
+
+class Guided(nn.Module):
+    """Classifier-free guidance: ``eps = (1 + w) eps(x, t, y) - w eps(x, t, no label)``.
+
+    Wraps a :class:`ConditionalUNet` as a plain ``(x, t) -> eps`` noise predictor for
+    :meth:`Schedule.sample`; ``y`` ``(N,)`` are the requested classes, ``w`` the guidance
+    strength (0: plain conditional sampling).
+    """
+
+    def __init__(self, model: ConditionalUNet, y: torch.Tensor, w: float = 2.0) -> None:
+        super().__init__()
+        self.model, self.w = model, float(w)
+        self.register_buffer("y", torch.as_tensor(y, dtype=torch.long))
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if self.w == 0:
+            return self.model(x, t, self.y)
+        none = torch.full_like(self.y, self.model.num_classes)
+        eps_c, eps_u = self.model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([self.y, none])).chunk(2)
+        return (1 + self.w) * eps_c - self.w * eps_u
+
+
 class ToyDenoiser(nn.Module):
     """Noise predictor for 2-D points: an MLP on ``[x, embedding(t)]``.
 
@@ -141,4 +199,4 @@ class ToyDenoiser(nn.Module):
         return self.net(torch.cat([x, timestep_embedding(t, self.time_dim).to(x.device)], dim=1))
 
 
-__all__ = ["Schedule", "ToyDenoiser"]
+__all__ = ["Schedule", "ConditionalUNet", "Guided", "ToyDenoiser"]
