@@ -67,6 +67,40 @@ def seed_everything(seed: int = 0, frameworks: Iterable[str] = ()) -> None:
         # keras.utils.set_random_seed would import TensorFlow for nothing).
 
 
+class _QuietStderr:
+    """Silence file descriptor 2 for a moment (TensorFlow's C++ start-up lines bypass Python)."""
+
+    def __enter__(self):
+        try:
+            import sys as _sys
+
+            _sys.stderr.flush()
+            self._saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except OSError:  # no real fd 2 (rare embedded consoles): just do nothing
+            self._saved = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._saved is not None:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+        return False
+
+
+def _import(name: str) -> None:
+    """Import a framework; TensorFlow's harmless start-up log lines are kept out of the notebook."""
+    if name in sys.modules:
+        return
+    if name == "tensorflow" or (name == "keras" and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"):
+        with _QuietStderr():
+            importlib.import_module(name)
+    else:
+        importlib.import_module(name)
+
+
 def jax_key(seed: int = 0):
     """A JAX PRNG key for ``seed`` (JAX threads randomness explicitly through keys)."""
     import jax
@@ -119,7 +153,7 @@ def setup(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up quiet
     profile = profiles.active_profile()
     for name in wanted:
-        importlib.import_module(name)
+        _import(name)
     seed_everything(seed, wanted)
     device = "cuda" if profile == "gpu" and profiles.cuda_available() else "cpu"
     name = notebook or os.environ.get(state.NOTEBOOK_ENV) or "notebook"
