@@ -274,15 +274,16 @@ def shapes_segmentation(
     n: int = 1000,
     size: int = 32,
     max_shapes: int = 3,
-    noise: float = 0.06,
+    noise: float = 0.05,
+    radius: tuple[float, float] = (0.16, 0.26),
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grey images of circles, squares and triangles on noisy textured backgrounds, with exact masks.
 
     Each image has a background of random brightness with a random texture (a sum of two
     sinusoidal gratings of random frequency and orientation) and 1 to ``max_shapes``
-    non-overlapping shapes (at least one pixel apart) of random kind, size, position,
-    rotation and brightness (lighter or darker than the background), then Gaussian pixel
+    non-overlapping shapes (at least one pixel apart) of random kind, size (a radius drawn
+    from ``radius``, as fractions of ``size``), position, rotation and brightness (lighter or darker than the background), then Gaussian pixel
     noise of standard deviation ``noise``. A pixel belongs to a shape when its centre lies
     inside it; the image is drawn from exactly that mask, so the masks are exact.
 
@@ -304,13 +305,13 @@ def shapes_segmentation(
         for _ in range(2):                                    # texture: two random gratings
             f = rng.uniform(1.0, 5.0) * 2 * np.pi / size
             th = rng.uniform(0, np.pi)
-            img += rng.uniform(0.03, 0.1) * np.sin(f * (np.cos(th) * xx + np.sin(th) * yy)
+            img += rng.uniform(0.02, 0.07) * np.sin(f * (np.cos(th) * xx + np.sin(th) * yy)
                                                    + rng.uniform(0, 2 * np.pi))
         taken = np.zeros((size, size), dtype=bool)
         for _ in range(rng.integers(1, max_shapes + 1)):
             for _attempt in range(30):
                 k = int(rng.integers(len(kinds)))
-                r = rng.uniform(0.14, 0.24) * size
+                r = rng.uniform(*radius) * size
                 cy, cx = rng.uniform(r, size - r, size=2)
                 m = _shape_mask(kinds[k], yy, xx, cy, cx, r, rng.uniform(0, 2 * np.pi))
                 grown = m | np.roll(m, 1, 0) | np.roll(m, -1, 0) | np.roll(m, 1, 1) | np.roll(m, -1, 1)
@@ -321,7 +322,7 @@ def shapes_segmentation(
             taken |= m
             masks[i][m] = k + 1
             sign = 1.0 if level < 0.35 else -1.0 if level > 0.65 else rng.choice([-1.0, 1.0])
-            img[m] = level + sign * rng.uniform(0.2, 0.3) + 0.05 * np.sin(0.9 * (xx[m] + yy[m]))
+            img[m] = level + sign * rng.uniform(0.25, 0.35) + 0.05 * np.sin(0.9 * (xx[m] + yy[m]))
         img += rng.normal(0.0, noise, size=(size, size))
         images[i] = np.clip(img, 0.0, 1.0)
     return images, masks
