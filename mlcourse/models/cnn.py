@@ -66,27 +66,32 @@ class LeNet(nn.Sequential):
         )
 
 
+def _conv_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+
 class MiniAlexNet(nn.Sequential):
     """A small AlexNet-style network for 28x28 images: five convolutions, ReLU, pooling, dropout.
 
-    AlexNet's pattern scaled down: convolutions with ``w, 2w, 3w, 3w, 2w`` channels
-    (AlexNet: 96, 256, 384, 384, 256), all 3x3 with padding 1; 2x2 max-pooling after the
-    first, the second and the fifth (28 -> 14 -> 7 -> 3); then a classifier of two dense
-    layers with dropout before each, as in AlexNet. ``width=24``: about 0.17M parameters.
+    AlexNet's pattern scaled down: five 3x3 convolutions with ``w, 2w, 3w, 3w, 2w`` channels
+    (AlexNet: 96, 256, 384, 384, 256), each followed by batch norm (the modern replacement of
+    AlexNet's local response normalisation) and a ReLU; 2x2 max-pooling after the first, the
+    second and the fifth (28 -> 14 -> 7 -> 3); then a classifier of two dense layers with
+    dropout before each, as in AlexNet. ``width=24``: about 0.23M parameters.
 
     Input ``(N, in_channels, 28, 28)`` float in [0, 1]; output logits ``(N, num_classes)``.
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 24,
-                 dropout: float = 0.5, hidden: int = 256) -> None:
+                 dropout: float = 0.3, hidden: int = 256) -> None:
         w = width
         super().__init__(
             Standardize(),
-            nn.Conv2d(in_channels, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),     # w x 14 x 14
-            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),           # 2w x 7 x 7
-            nn.Conv2d(2 * w, 3 * w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(3 * w, 3 * w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(3 * w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),      # 2w x 3 x 3
+            *_conv_bn_relu(in_channels, w), nn.MaxPool2d(2),                     # w x 14 x 14
+            *_conv_bn_relu(w, 2 * w), nn.MaxPool2d(2),                           # 2w x 7 x 7
+            *_conv_bn_relu(2 * w, 3 * w),
+            *_conv_bn_relu(3 * w, 3 * w),
+            *_conv_bn_relu(3 * w, 2 * w), nn.MaxPool2d(2),                       # 2w x 3 x 3
             nn.Flatten(),
             nn.Dropout(dropout), nn.Linear(2 * w * 9, hidden), nn.ReLU(),
             nn.Dropout(dropout), nn.Linear(hidden, num_classes),
@@ -169,6 +174,7 @@ def fit(
     y_val: torch.Tensor | None = None,
     progress: bool = True,
     desc: str = "training",
+    channels_last: bool = True,
 ) -> dict[str, list[float]]:
     """Train a classifier with AdamW and a one-cycle learning rate (Day 08's loop).
 
@@ -181,6 +187,8 @@ def fit(
         augment: optional function applied to each training batch (e.g. :func:`augment_batch`).
         x_val, y_val: optional validation data, evaluated after each epoch.
         progress: show one tqdm bar for the whole run.
+        channels_last: store the model's weights and each batch as ``(N, H, W, C)`` in
+            memory (same shapes, same results): convolutions run about 1.5x faster on CPUs.
 
     Returns:
         A history: ``"step_loss"`` (one value per step), ``"train_loss"`` (mean per epoch),
@@ -189,6 +197,8 @@ def fit(
     from tqdm.auto import tqdm
 
     y = torch.as_tensor(y)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model.to(memory_format=fmt)
     steps_per_epoch = math.ceil(len(x) / batch_size)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs,
@@ -206,6 +216,8 @@ def fit(
             xb, yb = x[idx], y[idx]
             if augment is not None:
                 xb = augment(xb)
+            if xb.dim() == 4:
+                xb = xb.contiguous(memory_format=fmt)
             loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
