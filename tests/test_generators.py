@@ -57,3 +57,44 @@ def test_shapes_segmentation_masks_are_exact():
             assert len(np.unique(m[shape])) == 1                 # one class per shape
             # shapes are 0.25-0.35 brighter or darker than the mean level; texture is at most +-0.14
             assert abs(np.median(img[shape]) - np.median(img[ring])) > 0.1
+
+
+def test_dates_translation_pairs():
+    import datetime as dt
+
+    src, tgt = g.dates(n=3000, seed=5)
+    assert len(src) == len(tgt) == 3000 and len(set(src)) == 3000           # unique sources
+    assert all(len(t) == 10 and dt.date.fromisoformat(t) for t in tgt)
+    assert 10 <= min(map(len, src)) and max(map(len, src)) <= 29
+    assert g.dates(n=50, seed=5) == g.dates(n=50, seed=5) != g.dates(n=50, seed=6)
+    # every format writes the same day; the year always appears in the source
+    day = dt.date(1979, 5, 3)
+    written = {f(day.day, day.month, day.year, day.weekday()) for f in g.DATE_FORMATS.values()}
+    assert written == set(g.DATE_FORMATS)          # the keys are the formats applied to 3 May 1979
+    assert all(s.count(t[:4]) >= 1 for s, t in zip(src, tgt))
+    with pytest.raises(ValueError, match="unknown date format"):
+        g.dates(n=5, formats=["yesterday"])
+
+
+def test_char_vocab_round_trip():
+    v = g.date_vocab()
+    assert len(v) == 70 and v.itos[:3] == ["<pad>", "<bos>", "<eos>"]
+    src, tgt = g.dates(n=100, seed=1)
+    ids = v.encode(src)
+    assert ids.dtype == np.int64 and ids.shape == (100, max(map(len, src)))
+    assert v.decode(ids) == src
+    t = v.encode(tgt, bos=True, eos=True)
+    assert t.shape == (100, 12) and (t[:, 0] == v.BOS).all() and (t[:, -1] == v.EOS).all()
+    assert v.decode(t) == tgt
+    assert v.encode(["ab"], length=4).tolist() == [[v.stoi["a"], v.stoi["b"], 0, 0]]
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        v.encode(["é"])
+
+
+def test_long_gap_recall():
+    X, y = g.long_gap_recall(n=500, gap=30, n_symbols=6, n_noise=4, seed=2)
+    assert X.shape == (500, 31) and y.shape == (500,) and X.dtype == y.dtype == np.int64
+    np.testing.assert_array_equal(y, X[:, 0] - 1)
+    assert set(np.unique(y)) == set(range(6))
+    assert X[:, 1:].min() == 7 and X[:, 1:].max() == 10          # distractors never repeat a symbol
+    np.testing.assert_array_equal(X, g.long_gap_recall(n=500, gap=30, n_symbols=6, n_noise=4, seed=2)[0])
