@@ -60,3 +60,11 @@ def test_residual_block_starts_close_to_identity_when_its_last_bn_is_zero():
     nn.init.zeros_(block.bn2.weight)
     x = torch.rand(2, 8, 6, 6)                                           # non-negative: relu(x) = x
     assert torch.allclose(block(x), x)
+
+
+def test_stem_pool_works_on_quarter_size_maps():
+    model = resnet.ResNet(widths=(32, 64, 128), stem_pool=True)
+    assert model.depth == 8 and count_parameters(model) == 308_074
+    h = model.stem(torch.rand(2, 1, 28, 28))
+    assert h.shape == (2, 32, 14, 14)
+    assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10)

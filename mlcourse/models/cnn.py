@@ -11,7 +11,7 @@ Typical use (Day 11 judges generated samples this way)::
     ds = mlcourse.data.load_fashion_mnist()
     x, y = cnn.images_to_tensor(ds.x_train), torch.as_tensor(ds.y_train)
     model = cnn.MiniAlexNet()
-    cnn.fit(model, x, y, epochs=3, augment=cnn.augment_batch)
+    cnn.fit(model, x, y, epochs=5, augment=lambda b: cnn.augment_batch(b, shift=1, flip=False))
     probs = cnn.predict_proba(model, samples)          # (N, 10), rows sum to 1
 
 Torch is imported by this module (``import mlcourse`` itself stays light).

@@ -130,7 +130,9 @@ class ResNet(nn.Module):
             ``2 * sum(blocks) + 2`` (stem + blocks + the dense head): ``(1, 1, 1)`` is a
             ResNet-8, ``(3, 3, 3)`` a ResNet-20.
         residual: ``False`` gives the plain network of the same depth (no shortcuts).
-        stem_stride: 2 halves the resolution in the stem (4x cheaper; for deep experiments).
+        stem_stride: 2 halves the resolution in the stem convolution (4x cheaper).
+        stem_pool: a 2x2 max-pooling after the stem (as ImageNet ResNets do): the blocks
+            work on 14x14, 7x7 and 4x4 maps of a 28x28 image.
 
     Shapes: ``(N, in_channels, H, W)`` float in [0, 1] -> logits ``(N, num_classes)``.
     ``ResNet()`` (widths 16/32/64, one block per stage) has about 78k parameters.
@@ -138,14 +140,15 @@ class ResNet(nn.Module):
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10,
                  widths: Sequence[int] = (16, 32, 64), blocks: Sequence[int] = (1, 1, 1),
-                 residual: bool = True, stem_stride: int = 1) -> None:
+                 residual: bool = True, stem_stride: int = 1, stem_pool: bool = False) -> None:
         super().__init__()
         if len(widths) != len(blocks) or not widths:
             raise ValueError(f"widths and blocks need one entry per stage, got {widths} and {blocks}")
         self.depth = 2 * sum(blocks) + 2
         self.residual = residual
         self.stem = nn.Sequential(Standardize(), conv3x3(in_channels, widths[0], stem_stride),
-                                  nn.BatchNorm2d(widths[0]), nn.ReLU())
+                                  nn.BatchNorm2d(widths[0]), nn.ReLU(),
+                                  *([nn.MaxPool2d(2)] if stem_pool else []))
         layers, c = [], widths[0]
         for i, (w, n) in enumerate(zip(widths, blocks)):
             for j in range(n):
