@@ -270,7 +270,7 @@ DIGITS = [str(i) for i in range(10)]
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (the MNIST format), gzipped or not, into a uint8 array."""
+    """Read an IDX file (the MNIST format), gzipped or not, into a writable uint8 array."""
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rb") as fh:
         raw = fh.read()
@@ -278,7 +278,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"{path} is not an IDX file of unsigned bytes")
     ndim = raw[3]
     dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    data = np.frombuffer(bytearray(raw), dtype=np.uint8, offset=4 + 4 * ndim)  # writable copy
     if data.size != int(np.prod(dims)):
         raise DataError(f"{path}: header says {dims} but holds {data.size} bytes")
     return data.reshape(dims)

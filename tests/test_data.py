@@ -125,6 +125,7 @@ def test_read_idx_roundtrip_and_errors(tmp_path):
     p = tmp_path / "x-idx3-ubyte.gz"
     p.write_bytes(gzip.compress(raw))
     np.testing.assert_array_equal(data.read_idx(p), arr)
+    assert data.read_idx(p).flags.writeable  # torch.from_numpy warns on read-only arrays
     (tmp_path / "bad").write_bytes(b"hello world")
     with pytest.raises(data.DataError, match="not an IDX file"):
         data.read_idx(tmp_path / "bad")
