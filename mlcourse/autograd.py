@@ -178,26 +178,8 @@ class Value:
 
     # -- backpropagation -------------------------------------------------------------
     def topological_order(self) -> list["Value"]:
-        """Every node this value depends on, each once, inputs before the nodes using them.
-
-        Iterative (no recursion limit on deep graphs).
-        """
-        order: list[Value] = []
-        visited: set[int] = set()
-        stack: list[tuple[Value, bool]] = [(self, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if id(node) in visited:
-                continue
-            visited.add(id(node))
-            stack.append((node, True))
-            for child in node._prev:
-                if id(child) not in visited:
-                    stack.append((child, False))
-        return order
+        """Every node this value depends on, each once, inputs before the nodes using them."""
+        return topological_order(self)
 
     def backward(self) -> None:
         """Fill ``grad`` of every node below this one with d(self)/d(node).
@@ -334,13 +316,11 @@ class MLP(Module):
 
 
 # -- drawing -----------------------------------------------------------------------------
-def graph_layers(root) -> list[list]:
-    """Group the nodes of ``root``'s graph into columns: inputs left, ``root`` right.
+def topological_order(root) -> list:
+    """Every node ``root`` depends on, each once, inputs before the nodes that use them.
 
-    An operation's column is the length of the longest path from an input to it; an input
-    (a leaf) sits just left of its first use. Within a column, nodes are ordered like the
-    nodes that use them (fewer crossing arrows). Works with any object that has ``_prev``
-    (duck typing), so the notebook's own ``Value`` class can be drawn too.
+    Iterative (no recursion limit on deep graphs). Works with any object that has ``_prev``
+    (duck typing), so the notebook's own ``Value`` class can use it too.
     """
     order: list = []
     visited: set[int] = set()
@@ -355,6 +335,18 @@ def graph_layers(root) -> list[list]:
         visited.add(id(node))
         stack.append((node, True))
         stack.extend((c, False) for c in list(node._prev) if id(c) not in visited)
+    return order
+
+
+def graph_layers(root) -> list[list]:
+    """Group the nodes of ``root``'s graph into columns: inputs left, ``root`` right.
+
+    An operation's column is the length of the longest path from an input to it; an input
+    (a leaf) sits just left of its first use. Within a column, nodes are ordered like the
+    nodes that use them (fewer crossing arrows). Works with any object that has ``_prev``
+    (duck typing), so the notebook's own ``Value`` class can be drawn too.
+    """
+    order = topological_order(root)
     depth: dict[int, int] = {}
     users: dict[int, list] = {id(n): [] for n in order}
     for node in order:  # inputs first
