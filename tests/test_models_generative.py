@@ -97,3 +97,50 @@ def test_conditional_unet_and_guidance():
         assert torch.allclose(diffusion.Guided(m, y[:3], w=0)(x[:3], t[:3]), e_c)
     img, _ = s.sample(g, (3, 1, 28, 28), clip=1.0)
     assert img.shape == (3, 1, 28, 28)
+
+
+class _Oracle(torch.nn.Module):
+    """Predicts the exact noise that turns the one known image ``x0`` into ``x_t``."""
+
+    def __init__(self, schedule, x0):
+        super().__init__()
+        self.s, self.x0 = schedule, x0
+
+    def forward(self, x, t):
+        ab = self.s.alpha_bars[t].reshape(-1, *([1] * (x.dim() - 1)))
+        return (x - ab.sqrt() * self.x0) / (1 - ab).sqrt()
+
+
+@pytest.mark.parametrize("clip", [None, 1.0])
+def test_a_perfect_noise_predictor_walks_back_to_the_data(clip):
+    torch.manual_seed(0)
+    s = diffusion.Schedule(50, "linear")
+    x0 = torch.rand(2, 1, 6, 6) * 2 - 1
+    x, _ = s.sample(_Oracle(s, x0), tuple(x0.shape), clip=clip)
+    assert torch.allclose(x, x0, atol=1e-4)
+
+
+def test_clipped_step_is_the_posterior_of_the_clamped_clean_image():
+    s = diffusion.Schedule(20, "linear")
+    torch.manual_seed(0)
+    x0 = torch.full((1, 1, 4, 4), 3.0)                       # out of range: the step must see it clamped to 1
+    t = 10
+    xt = s.q_sample(x0, torch.tensor([t]))
+    ab, ab_prev, beta = s.alpha_bars[t], s.alpha_bars[t - 1], s.betas[t]
+    torch.manual_seed(1)
+    step = s.p_step(_Oracle(s, x0), xt, t, clip=1.0)
+    torch.manual_seed(1)
+    noise = torch.randn_like(xt)
+    mean = (ab_prev.sqrt() * beta * 1.0 + s.alphas[t].sqrt() * (1 - ab_prev) * xt) / (1 - ab)
+    assert torch.allclose(step, mean + (beta * (1 - ab_prev) / (1 - ab)).sqrt() * noise, atol=1e-5)
+
+
+def test_patched_conditional_unet():
+    torch.manual_seed(0)
+    m = diffusion.ConditionalUNet(1, 1, base=8, depth=2, time_dim=16, num_classes=10, patch=2)
+    x, t = torch.randn(3, 1, 28, 28), torch.tensor([0, 5, 9])
+    assert m(x, t, torch.tensor([1, 2, 3])).shape == (3, 1, 28, 28)
+    assert m.down[0].conv1.in_channels == 4                  # 2x2 pixels folded into 4 channels
+    assert not torch.allclose(m(x, t, torch.zeros(3, dtype=torch.long)), m(x, t, torch.ones(3, dtype=torch.long)))
+    with pytest.raises(ValueError, match="not divisible by patch=2"):
+        m(torch.randn(1, 1, 27, 27), torch.tensor([0]))

@@ -40,7 +40,11 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) 
 
 
 class DoubleConv(nn.Module):
-    """Two (3x3 convolution -> GroupNorm -> ReLU); optionally adds a time embedding in between.
+    """Two (3x3 convolution -> GroupNorm -> ReLU); optionally conditioned on a time embedding.
+
+    With ``time_dim``, the embedding ``temb`` ``(N, time_dim)`` gives a per-channel scale and
+    shift applied after the first GroupNorm (FiLM: ``h * (1 + scale) + shift``), so the
+    normalisation cannot wash the condition out.
 
     Shapes: ``(N, in_channels, H, W)`` -> ``(N, out_channels, H, W)``.
     """
@@ -51,13 +55,14 @@ class DoubleConv(nn.Module):
         self.norm1 = nn.GroupNorm(_groups(out_channels), out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
         self.norm2 = nn.GroupNorm(_groups(out_channels), out_channels)
-        self.time = nn.Linear(time_dim, out_channels) if time_dim else None
+        self.time = nn.Linear(time_dim, 2 * out_channels) if time_dim else None
 
     def forward(self, x: torch.Tensor, temb: torch.Tensor | None = None) -> torch.Tensor:
-        h = torch.relu(self.norm1(self.conv1(x)))
+        h = self.norm1(self.conv1(x))
         if self.time is not None and temb is not None:
-            h = h + self.time(temb)[:, :, None, None]
-        return torch.relu(self.norm2(self.conv2(h)))
+            scale, shift = self.time(temb)[:, :, None, None].chunk(2, dim=1)
+            h = h * (1 + scale) + shift
+        return torch.relu(self.norm2(self.conv2(torch.relu(h))))
 
 
 class UNet(nn.Module):
