@@ -65,3 +65,24 @@ def test_records_are_appended(tmp_path, monkeypatch):
     assert recs[1]["passed"] is False
     assert set(recs[0]) == {"notebook", "profile", "metric", "value", "bar", "passed", "seconds"}
     assert recs[0]["seconds"] >= 0
+
+
+def test_known_miss_keeps_the_bar_and_records_the_miss(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "results.jsonl"
+    monkeypatch.setenv("MLCOURSE_RESULTS", str(path))
+    why = {"cpu": "needs a GPU's compute"}
+    # a miss in the listed profile is printed and recorded as missed, with the reason, and does not raise
+    assert mlcourse.expect("loss", 1.7, at_most=1.6, known_miss=why, profile="cpu") == pytest.approx(1.7)
+    out = capsys.readouterr().out
+    assert "✘ loss = 1.7" in out and "needs a GPU's compute" in out
+    # the same miss in any other profile still raises; a pass is a plain pass; NaN always raises
+    with pytest.raises(ExpectationError):
+        mlcourse.expect("loss", 1.7, at_most=1.6, known_miss=why, profile="gpu")
+    mlcourse.expect("loss", 1.5, at_most=1.6, known_miss=why, profile="cpu")
+    with pytest.raises(ExpectationError):
+        mlcourse.expect("loss", math.nan, at_most=1.6, known_miss=why, profile="cpu")
+    recs = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(r["profile"], r["passed"], r.get("known_miss")) for r in recs] == [
+        ("cpu", False, "needs a GPU's compute"), ("gpu", False, None), ("cpu", True, None), ("cpu", False, None)]
+    with pytest.raises(mlcourse.ProfileError):
+        mlcourse.expect("loss", 1.5, at_most=1.6, known_miss={"laptop": "?"}, profile="cpu")
