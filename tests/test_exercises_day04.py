@@ -11,14 +11,22 @@ def _msg(q, answer):
     return res.message
 
 
-def test_softmax_mistakes():
-    naive = lambda z: np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+def test_softmax_ce_grad_mistakes():
+    def naive(z, y):                                   # no max subtraction
+        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        p[np.arange(len(y)), y] -= 1
+        return p / len(y)
     assert "maximum" in _msg(day04.q1, naive) and "[1000" in _msg(day04.q1, naive)
-    cols = lambda z: np.exp(z) / np.exp(z).sum(axis=0, keepdims=True)
-    assert "*column*" in _msg(day04.q1, cols)
-    no_norm = lambda z: np.exp(z - z.max(axis=1, keepdims=True))
-    assert "sum to 1" in _msg(day04.q1, no_norm)
-    assert "transposed" in _msg(day04.q1, lambda z: day04._ref_softmax(z).T)
+    assert "probabilities only" in _msg(day04.q1, lambda z, y: day04._ref_softmax(z) / len(y))
+    assert "factor N" in _msg(day04.q1, lambda z, y: day04._ref_ce_grad(z, y) * len(y))
+    assert "wrong sign" in _msg(day04.q1, lambda z, y: -day04._ref_ce_grad(z, y))
+    assert "transposed" in _msg(day04.q1, lambda z, y: day04._ref_ce_grad(z, y).T)
+
+    def add_two(z, y):                                 # subtracts 2 at the label
+        g = day04._ref_ce_grad(z, y) * len(y)
+        g[np.arange(len(y)), y] -= 1
+        return g / len(y)
+    assert "sum to 0" in _msg(day04.q1, add_two)
 
 
 def test_bce_mistakes():

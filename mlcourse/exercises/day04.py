@@ -18,46 +18,59 @@ def _ref_bce(z, y):
     return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
 
 
-class StableSoftmax(Exercise):
-    name = "softmax_rows"
-    title = "Exercise 1 — a numerically stable softmax"
+def _ref_ce_grad(z, y):
+    p = _ref_softmax(z)
+    p[np.arange(len(y)), y] -= 1
+    return p / len(y)
+
+
+class SoftmaxCEGrad(Exercise):
+    name = "softmax_ce_grad"
+    title = "Exercise 1 — the gradient of softmax cross-entropy"
     hints = (
-        "Exponentiate, then divide each row by its sum: `e / e.sum(axis=1, keepdims=True)`. "
-        "`keepdims=True` keeps the sums as a column (N, 1), so the division broadcasts per row.",
-        "exp(1000) overflows. Subtract each row's maximum first, `z - z.max(axis=1, keepdims=True)`: "
-        "the result is unchanged, and the largest exponent becomes 0.",
+        "The result has the shape of `z`, (N, K): one row of gradients per example. Start from the "
+        "probabilities `p = softmax(z)`, then subtract 1 where the label is: `p[np.arange(N), y] -= 1`.",
+        "The loss is a *mean* over the N examples, so divide by N at the end. And compute the softmax "
+        "stably: `e = np.exp(z - z.max(axis=1, keepdims=True))`, then `e / e.sum(axis=1, keepdims=True)`.",
     )
     solution_code = """
-        def softmax_rows(z):
+        def softmax_ce_grad(z, y):
             e = np.exp(z - z.max(axis=1, keepdims=True))
-            return e / e.sum(axis=1, keepdims=True)
+            p = e / e.sum(axis=1, keepdims=True)
+            p[np.arange(len(y)), y] -= 1          # softmax - onehot
+            return p / len(y)                     # the loss is a mean over the N rows
     """
 
     def reference(self):
-        return _ref_softmax
+        return _ref_ce_grad
 
     def verify(self, fn):
-        moderate = _rng.normal(size=(3, 5)) * 2
-        big = np.array([[1000.0, 999.0, 998.0, 0.0, -1000.0], [-1000.0, -1000.0, -999.0, -1000.0, -1000.0]])
+        z = _rng.normal(size=(4, 3)) * 2
+        y = np.array([0, 2, 1, 2])
+        big = np.array([[1000.0, 999.0, 998.0], [-1000.0, 0.0, 1000.0]])
+        yb = np.array([1, 2])
         with np.errstate(all="ignore"):
-            out = as_array(call(fn, moderate.copy(), what="`softmax_rows`"), "the softmax")
-            check_shape(out, moderate.shape, "the softmax of a (3, 5) batch")
-            check_finite(out, "the softmax of ordinary logits")
-            if np.allclose(out.sum(axis=0), 1) and not np.allclose(out.sum(axis=1), 1):
-                raise Wrong("you normalised each *column* (axis=0). Each *row* is one example and "
-                            "must sum to 1: use axis=1 with keepdims=True.")
-            if not np.allclose(out.sum(axis=1), 1):
-                raise Wrong("the rows of your softmax do not sum to 1: divide the exponentials by "
-                            "their row sums (axis=1, keepdims=True).")
-            check_close(out, _ref_softmax(moderate), "the softmax of ordinary logits")
-            out_big = as_array(call(fn, big.copy(), what="`softmax_rows`"), "the softmax")
-        check_shape(out_big, big.shape, "the softmax of a (2, 5) batch")
+            out = as_array(call(fn, z.copy(), y.copy(), what="`softmax_ce_grad`"), "the gradient")
+            check_shape(out, z.shape, "the gradient for a (4, 3) batch")
+            check_finite(out, "the gradient for ordinary logits")
+            expected = _ref_ce_grad(z, y)
+            if not np.allclose(out.sum(axis=1), 0, atol=1e-9):
+                if np.allclose(out, _ref_softmax(z) / len(y)) or np.allclose(out, _ref_softmax(z)):
+                    raise Wrong("you returned the probabilities only. The gradient is softmax minus the "
+                                "one-hot label: subtract 1 at each row's label, `p[np.arange(N), y] -= 1`.")
+                raise Wrong("each row of the gradient must sum to 0 (the probabilities sum to 1, the "
+                            "one-hot label too): subtract exactly 1 at each row's label.")
+            if np.allclose(out, expected * len(y)):
+                raise Wrong("right up to a factor N = 4: the loss is the *mean* over the examples, so "
+                            "every gradient is divided by N.")
+            check_close(out, expected, "the gradient for ordinary logits")
+            out_big = as_array(call(fn, big.copy(), yb.copy(), what="`softmax_ce_grad`"), "the gradient")
+        check_shape(out_big, big.shape, "the gradient for a (2, 3) batch")
         if not np.isfinite(out_big).all():
-            raise Wrong("right for ordinary logits, but NaN or inf for the row [1000, 999, 998, ...]: "
-                        "exp(1000) overflows to inf, and inf/inf is NaN. Subtract each row's maximum "
-                        "before exponentiating.")
-        check_close(out_big, _ref_softmax(big), "the softmax of large logits")
-        return "rows sum to 1 and logits of ±1000 are no problem."
+            raise Wrong("right for ordinary logits, but NaN or inf for the row [1000, 999, 998]: exp(1000) "
+                        "overflows. Subtract each row's maximum before exponentiating.")
+        check_close(out_big, _ref_ce_grad(big, yb), "the gradient for large logits")
+        return "softmax minus one-hot, divided by N — and stable for logits of ±1000."
 
 
 class BCEFromLogits(Exercise):
@@ -233,5 +246,5 @@ def _forward_difference(f, x, eps=1e-6):
     return grad
 
 
-q1, q2, q3, q4 = StableSoftmax(), BCEFromLogits(), DenseBackward(), CentredGradient()
+q1, q2, q3, q4 = SoftmaxCEGrad(), BCEFromLogits(), DenseBackward(), CentredGradient()
 ALL = [q1, q2, q3, q4]
