@@ -168,18 +168,8 @@ class ConditionalUNet(UNet):
         if y is None:
             y = torch.full((x.shape[0],), self.num_classes, dtype=torch.long, device=x.device)
         temb = self.time_mlp(timestep_embedding(t, self.time_dim).to(x.device)) + self.label_emb(y)
-        skips, h = [], F.pixel_unshuffle(x, self.patch) if self.patch > 1 else x
-        for i, block in enumerate(self.down):
-            if i > 0:
-                h = F.max_pool2d(h, 2)
-            h = block(h, temb)
-            skips.append(h)
-        skips.pop()
-        for up_conv, block in zip(self.up_convs, self.up):
-            skip = skips.pop()
-            h = up_conv(F.interpolate(h, size=skip.shape[-2:], mode="nearest"))
-            h = block(torch.cat([h, skip], dim=1), temb)
-        out = self.out(h)
+        h = F.pixel_unshuffle(x, self.patch) if self.patch > 1 else x
+        out = self.encode_decode(h, temb)
         return F.pixel_shuffle(out, self.patch) if self.patch > 1 else out
 
 

@@ -103,8 +103,14 @@ class UNet(nn.Module):
             temb = self.time_mlp(timestep_embedding(t, self.time_dim).to(x.device))
         else:
             temb = None
+        return self.encode_decode(x, temb)
+
+    def encode_decode(self, h: torch.Tensor, temb: torch.Tensor | None) -> torch.Tensor:
+        """The U itself: down the encoder, up the decoder with skips, then the 1x1 output conv.
+
+        ``temb`` ``(N, 4 * time_dim)`` is the (already embedded) condition, or ``None``.
+        """
         skips = []
-        h = x
         for i, block in enumerate(self.down):
             if i > 0:
                 h = F.max_pool2d(h, 2)
