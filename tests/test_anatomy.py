@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from mlcourse.colab import SETUP_MARKER, badge, repo_url, setup_cell
+from mlcourse.colab import SETUP_MARKER, badge, release_ref, repo_url, setup_cell
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 URL = repo_url(ROOT / "pyproject.toml")
+REF = release_ref(ROOT / "pyproject.toml")
 
 
 def _load(path: Path) -> dict:
@@ -65,7 +66,7 @@ def test_title_badge_and_setup_cell_in_sync(nb):
     assert re.match(rf"# Day {path.name[:2]} — \S", first), "first line must be '# Day NN — Title'"
     assert badge(URL, path.name) in first, "badge out of sync: run `make sync`"
     code = [c for c in book["cells"] if c["cell_type"] == "code"]
-    assert _src(code[0]) == setup_cell(URL), f"the first code cell must be the '{SETUP_MARKER}' cell: run `make sync`"
+    assert _src(code[0]) == setup_cell(URL, REF), f"the first code cell must be the '{SETUP_MARKER}' cell: run `make sync`"
 
 
 def test_calls_setup_with_its_name(nb):
@@ -117,7 +118,30 @@ def test_sync_rewrites_address(tmp_path):
     from mlcourse.colab import sync_notebook
 
     book = _load(NOTEBOOKS[0])
-    assert sync_notebook(book, "https://github.com/someone/fork", NOTEBOOKS[0].name)
+    assert sync_notebook(book, "https://github.com/someone/fork", NOTEBOOKS[0].name, "v9.9.9")
     text = _text(book)
-    assert "github/someone/fork/blob/main/notebooks/" in text and "git+https://github.com/someone/fork" in text
+    assert "github/someone/fork/blob/main/notebooks/" in text and "git+https://github.com/someone/fork@v9.9.9" in text
     assert URL not in text
+
+
+def test_setup_cell_pins_the_release_of_this_version():
+    """Colab installs the tagged release the notebook was written for, never the moving main."""
+    import mlcourse
+
+    assert REF == f"v{mlcourse.__version__}", "pyproject.toml and mlcourse.__version__ disagree"
+    for path in NOTEBOOKS:
+        setup = _src([c for c in _load(path)["cells"] if c["cell_type"] == "code"][0])
+        assert f"git+{URL}@{REF}\"" in setup, f"{path.name}: setup cell not pinned to {REF}"
+
+
+def test_release_tag_matches_the_package():
+    """Where the release tag exists here, the mlcourse it holds is the one in this tree."""
+    import subprocess
+
+    git = ["git", "-C", str(ROOT)]
+    tag = subprocess.run(git + ["rev-parse", "-q", "--verify", f"refs/tags/{REF}"], capture_output=True, text=True)
+    if tag.returncode != 0:
+        pytest.skip(f"no tag {REF} in this clone (cut it when releasing: see README, 'Releases')")
+    diff = subprocess.run(git + ["diff", "--stat", REF, "--", "mlcourse", "pyproject.toml"],
+                          capture_output=True, text=True, check=True).stdout
+    assert not diff, f"mlcourse changed since {REF}: bump the version, `make sync`, and tag it\n{diff}"

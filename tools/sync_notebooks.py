@@ -1,6 +1,7 @@
 """Regenerate every notebook's Open-in-Colab badge and Colab setup cell, and the README's table.
 
-The repository's address is read from ``[project.urls] Repository`` in ``pyproject.toml``.
+The repository's address is read from ``[project.urls] Repository`` in ``pyproject.toml``, and
+the release that the setup cells install (``v`` + ``[project] version``) from the same file.
 The README's table of days gets, for each written notebook, a link, its Colab badge and the
 CPU/GPU wall times measured by ``make bench`` (``bench/results.json``); days not written yet
 are listed as "coming", without links.
@@ -20,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mlcourse.colab import repo_url, sync_notebook  # noqa: E402
+from mlcourse.colab import release_ref, repo_url, sync_notebook  # noqa: E402
 
 
 def _minutes(seconds: float | None) -> str:
@@ -63,10 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="report only; exit 1 if out of date")
     args = ap.parse_args(argv)
     url = repo_url(ROOT / "pyproject.toml")
+    ref = release_ref(ROOT / "pyproject.toml")
     stale = []
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         nb = json.loads(path.read_text("utf-8"))
-        if sync_notebook(nb, url, path.name):
+        if sync_notebook(nb, url, path.name, ref):
             stale.append(path.name)
             if not args.check:
                 path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", "utf-8")
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check:
             readme_path.write_text(new_readme, "utf-8")
     verb = "out of date" if args.check else "updated"
-    print(f"{len(stale)} file(s) {verb}" + (f": {', '.join(stale)}" if stale else "") + f" (address {url})")
+    print(f"{len(stale)} file(s) {verb}" + (f": {', '.join(stale)}" if stale else "") + f" (address {url}, release {ref})")
     return 1 if (args.check and stale) else 0
 
 
