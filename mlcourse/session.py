@@ -90,6 +90,28 @@ class _QuietStderr:
         return False
 
 
+_IMPORT_ORDER = ["torch", "jax", "tensorflow", "keras"]
+
+
+def _preload_triton() -> None:
+    """Load triton (PyTorch's GPU compiler), where installed, before TensorFlow.
+
+    Both bring their own LLVM. Loaded after TensorFlow, triton's native library crashes the
+    process (seen with tensorflow 2.20, torch 2.13 and triton 3.7 on Python 3.13: the first
+    PyTorch optimizer imports it, and the kernel dies); loaded first, both work. CUDA builds of
+    PyTorch (Colab's GPU runtimes) come with triton; CPU builds usually without.
+    """
+    import importlib.util
+
+    if "triton" in sys.modules or "tensorflow" in sys.modules:
+        return
+    try:
+        if importlib.util.find_spec("triton") is not None:
+            importlib.import_module("triton")
+    except Exception:  # a broken triton install: PyTorch will not use it either
+        pass
+
+
 def _import(name: str) -> None:
     """Import a framework; TensorFlow's harmless start-up log lines are kept out of the notebook."""
     if name in sys.modules:
@@ -99,6 +121,28 @@ def _import(name: str) -> None:
             importlib.import_module(name)
     else:
         importlib.import_module(name)
+
+
+def share_gpu_memory() -> None:
+    """Let TensorFlow, JAX and PyTorch share one GPU (Days 06 and 07 load all three).
+
+    By default JAX pre-allocates 75 % of the GPU's memory and TensorFlow all of it, as soon as
+    they first touch the GPU, leaving nothing for the others. These variables must be set
+    before the framework initialises its GPU backend; setting one we already find is skipped,
+    so a learner's own choice wins. Harmless without a GPU.
+    """
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # JAX: allocate as needed
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")       # TensorFlow: grow as needed
+
+
+def _tf_memory_growth() -> None:
+    """Ask TensorFlow to grow its GPU memory as needed (it may already have started: then skip)."""
+    tf = sys.modules["tensorflow"]
+    try:
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
+    except (RuntimeError, ValueError, AttributeError):  # GPUs already initialised: the env var did it
+        pass
 
 
 def jax_key(seed: int = 0):
@@ -151,11 +195,19 @@ def setup(
         if name not in FRAMEWORKS:
             raise ValueError(f"unknown framework {name!r}: choose from {', '.join(FRAMEWORKS)}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up quiet
+    share_gpu_memory()
     profile = profiles.active_profile()
-    for name in wanted:
+    if "tensorflow" in wanted and ("torch" in wanted or "torch" in sys.modules):
+        _preload_triton()
+    for name in sorted(wanted, key=_IMPORT_ORDER.index):
         _import(name)
+    if "tensorflow" in sys.modules:
+        _tf_memory_growth()
     seed_everything(seed, wanted)
     device = "cuda" if profile == "gpu" and profiles.cuda_available() else "cpu"
+    if profile == "gpu" and device == "cpu" and not quiet:
+        print(f"[mlcourse] profile gpu was asked for ({profiles.ENV_VAR}), but no CUDA GPU is "
+              "found: running the GPU sizes on the CPU (much slower).")
     name = notebook or os.environ.get(state.NOTEBOOK_ENV) or "notebook"
     state.set_notebook(name)
     _style_plots()

@@ -57,3 +57,38 @@ def test_keras_on_jax_does_not_import_tensorflow():
             "import keras; print(keras.backend.backend(), 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-2:] == ["jax", "False"]
+
+
+def test_gpu_profile_without_cuda_says_so_in_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("MLCOURSE_PROFILE", "gpu")
+    monkeypatch.setattr(mlcourse.profiles, "cuda_available", lambda: False)
+    ctx = mlcourse.setup("99_test")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert ctx.device == "cpu" and len(lines) == 2
+    assert "no CUDA GPU" in lines[0] and "GPU sizes on the CPU" in lines[0]
+    assert "profile: gpu" in lines[1]
+
+
+def test_frameworks_share_the_gpu():
+    """JAX must not pre-allocate the GPU and TensorFlow must grow its memory (Days 06/07 load both)."""
+    import subprocess
+
+    code = ("import os; os.environ['MLCOURSE_PROFILE']='cpu'; import mlcourse;"
+            "mlcourse.setup('99_t', frameworks=['tensorflow', 'jax'], quiet=True);"
+            "print(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'], os.environ['TF_FORCE_GPU_ALLOW_GROWTH'])")
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k not in ("XLA_PYTHON_CLIENT_PREALLOCATE", "TF_FORCE_GPU_ALLOW_GROWTH")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split()[-2:] == ["false", "true"]
+
+
+def test_torch_and_tensorflow_load_together():
+    """setup() loads triton (if installed) before TensorFlow: the other order kills the kernel."""
+    import subprocess
+
+    code = ("import os; os.environ['MLCOURSE_PROFILE']='cpu'; import mlcourse;"
+            "mlcourse.setup('99_t', frameworks=['tensorflow', 'torch'], quiet=True);"
+            "import torch; torch.optim.Adam(torch.nn.Linear(2, 2).parameters());"
+            "import importlib.util; print('triton' if importlib.util.find_spec('triton') else 'no-triton', 'ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.split()[-1] == "ok", out.stderr[-2000:]
