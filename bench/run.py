@@ -73,7 +73,9 @@ def run_notebook(path: Path, profile: str, save: bool) -> tuple[list[dict], floa
     with tempfile.TemporaryDirectory() as tmp:
         results = Path(tmp) / "records.jsonl"
         env = {"MLCOURSE_PROFILE": profile, "MLCOURSE_NOTEBOOK": path.stem,
-               "MLCOURSE_RESULTS": str(results)}
+               "MLCOURSE_RESULTS": str(results),
+               # a fresh folder: a checkpoint of an earlier run would be resumed, not timed
+               "MLCOURSE_CHECKPOINTS": str(Path(tmp) / "checkpoints")}
         old = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         error = None

@@ -9,6 +9,13 @@ loses minutes, not the run.
         if step % 500 == 0:
             ckpt.save(model, optimizer, step=step + 1, history=history)
 
+Checkpoints live in :func:`checkpoint_dir`: ``$MLCOURSE_CHECKPOINTS``, or ``checkpoints/`` in
+the data cache. On Colab that cache (``~/.cache``) is lost when the machine is recycled; to keep
+a run across days, mount Google Drive and point ``MLCOURSE_CHECKPOINTS`` there before training::
+
+    from google.colab import drive; drive.mount("/content/drive")
+    os.environ["MLCOURSE_CHECKPOINTS"] = "/content/drive/MyDrive/dl12-checkpoints"
+
 Files are written atomically (a temporary file, then a rename) and read back with
 ``torch.load(..., weights_only=True)``: only tensors and plain Python containers, never code.
 """
@@ -19,6 +26,18 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+CHECKPOINTS_ENV = "MLCOURSE_CHECKPOINTS"
+
+
+def checkpoint_dir() -> Path:
+    """Where checkpoints are kept: ``$MLCOURSE_CHECKPOINTS`` or ``<data cache>/checkpoints``."""
+    env = os.environ.get(CHECKPOINTS_ENV, "").strip()
+    if env:
+        return Path(env).expanduser()
+    from .data import data_dir
+
+    return data_dir() / "checkpoints"
 
 
 class Checkpoint:

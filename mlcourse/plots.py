@@ -166,9 +166,15 @@ def repo_root() -> Path | None:
     return None
 
 
-def res_path(name: str) -> Path:
-    """Where to save a figure or animation: ``<repo>/res/<name>`` (or ``./res/<name>``)."""
-    root = repo_root() or Path.cwd()
+def res_path(name: str) -> Path | None:
+    """Where to save a figure or animation: ``<repo>/res/<name>`` inside the course repository.
+
+    Returns ``None`` outside it (a notebook opened alone, as on Colab): the animation is then
+    only shown, and no ``res/`` folder is written next to the notebook.
+    """
+    root = repo_root()
+    if root is None:
+        return None
     path = root / "res" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     return path

@@ -145,3 +145,31 @@ def test_rmsnorm_and_sampling():
     g = torch.Generator().manual_seed(0)
     picks = {sample_next(logits, 1.0, top_k=2, generator=g).item() for _ in range(50)}
     assert picks <= {1, 2}
+
+
+def _smollm2_like(**over):
+    """A transformers LlamaConfig with SmolLM2-135M's published fields (tiny sizes)."""
+    from transformers import LlamaConfig as HFConfig
+
+    fields = dict(vocab_size=61, hidden_size=48, intermediate_size=128, num_hidden_layers=2,
+                  num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=64,
+                  rms_norm_eps=1e-5, tie_word_embeddings=True, hidden_act="silu", rope_theta=100000.0)
+    fields.update(over)
+    return HFConfig(**fields)
+
+
+def test_llama_config_reads_a_hugging_face_config():
+    cfg = LlamaConfig.from_hf_config(_smollm2_like())
+    assert (cfg.n_embd, cfg.n_head, cfg.n_kv_head, cfg.hidden_dim) == (48, 6, 2, 128)
+    assert cfg.rope_theta == 100000.0 and cfg.tie_embeddings is True  # not the 10000 default
+
+
+@pytest.mark.parametrize("over,why", [
+    (dict(attention_bias=True), "attention_bias"),
+    (dict(mlp_bias=True), "mlp_bias"),
+    (dict(hidden_act="gelu"), "hidden_act='gelu'"),
+    (dict(rope_scaling={"rope_type": "linear", "factor": 2.0}), "RoPE type 'linear'"),
+])
+def test_llama_config_refuses_what_it_cannot_represent(over, why):
+    with pytest.raises(ValueError, match=why.replace("(", r"\(")):
+        LlamaConfig.from_hf_config(_smollm2_like(**over))

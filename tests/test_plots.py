@@ -56,9 +56,12 @@ def test_animate_gif_and_html(tmp_path, monkeypatch):
     assert "<script" in html.data
 
 
-def test_res_path_is_inside_repo():
+def test_res_path_is_inside_repo(monkeypatch, tmp_path):
     p = plots.res_path("x.gif")
     assert p.parent.name == "res"
+    monkeypatch.chdir(tmp_path)            # a notebook alone in a folder, as on Colab:
+    assert plots.res_path("x.gif") is None  # shown only, no res/ written next to it
+    assert not (tmp_path / "res").exists()
 
 
 def test_animate_does_not_save_in_smoke(tmp_path, monkeypatch):

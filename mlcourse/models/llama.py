@@ -31,6 +31,38 @@ class LlamaConfig:
     norm_eps: float = 1e-5
     tie_embeddings: bool = False
 
+    @classmethod
+    def from_hf_config(cls, c) -> "LlamaConfig":
+        """The sizes of a Hugging Face Llama-family config (``transformers.LlamaConfig``).
+
+        Works with both layouts of RoPE's settings (``rope_theta`` at the top level, or inside
+        ``rope_parameters`` as in transformers 5). Refuses, with the reason, what this class
+        cannot represent: scaled RoPE variants, biases in attention or MLP, an activation other
+        than SiLU, or a head size other than ``hidden_size / num_attention_heads``.
+        """
+        rope = dict(getattr(c, "rope_parameters", None) or getattr(c, "rope_scaling", None) or {})
+        theta = rope.get("rope_theta") or getattr(c, "rope_theta", None) or 10000.0
+        problems = []
+        if rope.get("rope_type", rope.get("type", "default")) != "default":
+            problems.append(f"RoPE type {rope.get('rope_type', rope.get('type'))!r} (only the default is implemented)")
+        if getattr(c, "attention_bias", False):
+            problems.append("attention_bias=True")
+        if getattr(c, "mlp_bias", False):
+            problems.append("mlp_bias=True")
+        if getattr(c, "hidden_act", "silu") != "silu":
+            problems.append(f"hidden_act={c.hidden_act!r} (SwiGLU here uses silu)")
+        head_dim = c.hidden_size // c.num_attention_heads
+        if (getattr(c, "head_dim", None) or head_dim) != head_dim:
+            problems.append(f"head_dim={c.head_dim} != hidden_size / num_attention_heads = {head_dim}")
+        if problems:
+            raise ValueError("this Hugging Face config cannot be represented by mlcourse's Llama: "
+                             + "; ".join(problems))
+        return cls(vocab_size=c.vocab_size, block_size=c.max_position_embeddings,
+                   n_layer=c.num_hidden_layers, n_head=c.num_attention_heads,
+                   n_kv_head=getattr(c, "num_key_value_heads", None) or c.num_attention_heads,
+                   n_embd=c.hidden_size, hidden_dim=c.intermediate_size, rope_theta=float(theta),
+                   norm_eps=c.rms_norm_eps, tie_embeddings=bool(getattr(c, "tie_word_embeddings", False)))
+
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
@@ -222,18 +254,7 @@ class Llama(nn.Module):
     @classmethod
     def from_hf(cls, hf_model) -> "Llama":
         """Build a Llama with the weights of a Hugging Face ``LlamaForCausalLM``."""
-        c = hf_model.config
-        rope = getattr(c, "rope_parameters", None) or {}
-        theta = rope.get("rope_theta", getattr(c, "rope_theta", None) or 10000.0)
-        if rope.get("rope_type", "default") != "default":
-            raise ValueError(f"only the default RoPE is implemented, not {rope.get('rope_type')!r}")
-        cfg = LlamaConfig(vocab_size=c.vocab_size, block_size=c.max_position_embeddings,
-                          n_layer=c.num_hidden_layers, n_head=c.num_attention_heads,
-                          n_kv_head=c.num_key_value_heads, n_embd=c.hidden_size,
-                          hidden_dim=c.intermediate_size, rope_theta=theta,
-                          norm_eps=c.rms_norm_eps, tie_embeddings=c.tie_word_embeddings)
-        if getattr(c, "head_dim", cfg.head_dim) != cfg.head_dim:
-            raise ValueError("head_dim != hidden_size / num_attention_heads is not supported")
+        cfg = LlamaConfig.from_hf_config(hf_model.config)
         model = cls(cfg)
         sd = hf_model.state_dict()
         with torch.no_grad():
