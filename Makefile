@@ -1,6 +1,8 @@
 # Deep Learning in 12 Days -- one command each:
 #   make lab    create .venv, install everything, open JupyterLab on notebooks/
 #   make test   create .venv if missing, install, run every test in the smoke profile
+#   make test-colab  the Colab leg: Python 3.13 with Colab's package versions (.venv-colab),
+#               the unit tests and every notebook run alone in an empty folder, as on Colab
 #   make bench  run notebooks in the cpu (or gpu) profile, write bench/results.json + RESULTS.md
 #               (DAYS=05 or DAYS="01 02" to rerun some days only)
 #   make data   install Debian's Fashion-MNIST package where possible
@@ -10,8 +12,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DAYS ?=
+COLAB_VENV := .venv-colab
+COLAB_PY := $(COLAB_VENV)/bin/python
+COLAB_STAMP := $(COLAB_VENV)/.installed
+PYTHON_COLAB ?=
 
-.PHONY: lab test bench data sync clean
+.PHONY: lab test test-colab bench data sync clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +32,20 @@ lab: $(STAMP)
 test: $(STAMP)
 	MLCOURSE_PROFILE=smoke $(PY) -m pytest -v --durations=15 \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900
+
+$(COLAB_STAMP): tests/colab/requirements.txt
+	@echo "== creating $(COLAB_VENV): Python 3.13 with Google Colab's package versions (a few GB, some minutes)"
+	test -x $(COLAB_PY) || $${PYTHON_COLAB:-$$(tools/find_python.sh 3.13)} -m venv $(COLAB_VENV)
+	$(COLAB_PY) -m pip install -q -r tests/colab/requirements.txt
+	$(COLAB_PY) -m pip check
+	touch $(COLAB_STAMP)
+
+# mlcourse is deliberately not installed in .venv-colab: each notebook's setup cell installs it,
+# as on Colab (tests/colab/test_colab_sim.py). The unit tests import it from this folder.
+test-colab: $(COLAB_STAMP)
+	$(COLAB_PY) -m pip uninstall -q -y mlcourse 2>/dev/null || true
+	MLCOURSE_PROFILE=smoke MLCOURSE_COLAB_SIM=1 $(COLAB_PY) -m pytest tests -v --durations=15 \
+		--timeout=900
 
 bench: $(STAMP)
 	$(PY) bench/run.py $(if $(DAYS),--days $(DAYS))
@@ -44,4 +64,4 @@ sync:
 	$(PY) tools/sync_notebooks.py
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(COLAB_VENV)

@@ -1,0 +1,5 @@
+"""Stand-in for ``google.colab.errors``."""
+
+
+class Error(Exception):
+    """Base class of Colab's errors."""
