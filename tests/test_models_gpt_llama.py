@@ -173,3 +173,16 @@ def test_llama_config_reads_a_hugging_face_config():
 def test_llama_config_refuses_what_it_cannot_represent(over, why):
     with pytest.raises(ValueError, match=why.replace("(", r"\(")):
         LlamaConfig.from_hf_config(_smollm2_like(**over))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=1, n_head=2, n_embd=16)),
+    lambda: Llama(LlamaConfig(vocab_size=50, block_size=16, n_layer=1, n_head=2, n_kv_head=1, n_embd=16, hidden_dim=32)),
+])
+def test_targets_may_be_a_slice_of_the_batch(make):
+    """m(b[:, :-1], b[:, 1:]): the targets are a non-contiguous view of the batch."""
+    torch.manual_seed(0)
+    model, b = make(), torch.randint(0, 50, (3, 17))
+    _, loss = model(b[:, :-1], b[:, 1:])
+    _, want = model(b[:, :-1].contiguous(), b[:, 1:].contiguous())
+    assert torch.isfinite(loss) and torch.equal(loss, want)
