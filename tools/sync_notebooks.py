@@ -30,6 +30,13 @@ def _minutes(seconds: float | None) -> str:
     return "< 1 min" if seconds < 60 else f"{round(seconds / 60)} min"
 
 
+def _gpu_cell(measured: float | None, estimate: float | None) -> str:
+    """A measured gpu time; else the T4 estimate of tools/estimate_t4.py, marked as such."""
+    if measured is None and estimate is not None:
+        return f"≈ {round(estimate / 60)} min (T4, est.)"
+    return _minutes(measured)
+
+
 def readme_table(readme: str, url: str) -> str:
     """Return ``readme`` with every row of the table of days regenerated."""
     from mlcourse.colab import badge
@@ -37,6 +44,8 @@ def readme_table(readme: str, url: str) -> str:
     results = ROOT / "bench" / "results.json"
     rows = json.loads(results.read_text()) if results.exists() else []
     wall = {(r["notebook"][:2], r["profile"]): r["value"] for r in rows if r["metric"] == "wall_time_s"}
+    est_file = ROOT / "bench" / "t4_estimates.json"
+    t4 = json.loads(est_file.read_text())["seconds"] if est_file.exists() else {}
     books = {p.name[:2]: p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
     out = []
     for line in readme.split("\n"):
@@ -52,7 +61,7 @@ def readme_table(readme: str, url: str) -> str:
             head = ("".join(first)).split("\n")[0]
             title = head.split("—", 1)[1].strip() if "—" in head else title
             out.append(f"| {day} | [{title}](notebooks/{path.name}) | {what} | "
-                       f"{_minutes(wall.get((day, 'cpu')))} | {_minutes(wall.get((day, 'gpu')))} | "
+                       f"{_minutes(wall.get((day, 'cpu')))} | {_gpu_cell(wall.get((day, 'gpu')), t4.get(day))} | "
                        f"{badge(url, path.name)} |")
         else:
             out.append(f"| {day} | {title} | {what} | coming | | |")
