@@ -28,6 +28,14 @@ def test_softmax_mistakes():
     assert "columns" in _msg(day02.q2, lambda Z: np.exp(Z) / np.exp(Z).sum(axis=0))
     assert "whole array" in _msg(day02.q2, lambda Z: np.exp(Z) / np.exp(Z).sum())
     assert day02.q2.evaluate(day02.q2.reference()).correct
+    for shift in (lambda Z: Z.max(),                          # the global max
+                  lambda Z: Z.min(axis=1, keepdims=True),     # the row minimum
+                  lambda Z: Z.mean(axis=1, keepdims=True),    # the row mean
+                  lambda Z: Z[:, :1]):                        # the first column
+        def shifted(Z, shift=shift):
+            E = np.exp(Z - shift(Z))
+            return E / E.sum(axis=1, keepdims=True)
+        assert "each row's" in _msg(day02.q2, shifted)
 
 
 def test_standardize_mistakes():

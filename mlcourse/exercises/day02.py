@@ -97,6 +97,17 @@ class SoftmaxRows(Exercise):
             raise Wrong("for logits around 1000 your softmax returns NaN: exp(1000) overflows to "
                         "infinity and inf/inf is NaN. Subtract each row's maximum before `np.exp`.")
         check_close(out_big, _softmax_rows(big), "the softmax of large logits")
+        # Rows whose logits lie far apart, each in its own range: only a shift by each row's own
+        # maximum survives (the global max, the row minimum, the mean or the first column do not).
+        apart = np.array([[0.0, 2000.0], [-2000.0, 0.0]])
+        with np.errstate(all="ignore"):
+            out_apart = as_array(call(fn, apart.copy(), what="`softmax_rows`"), "the softmax")
+        if out_apart.shape == apart.shape and not np.allclose(out_apart, [[0.0, 1.0], [0.0, 1.0]], atol=1e-6):
+            raise Wrong("for the rows [0, 2000] and [-2000, 0] your softmax gives "
+                        f"{np.array2string(out_apart, precision=3)} instead of [[0, 1], [0, 1]]: some exp "
+                        "overflowed (inf/inf) or every exp of a row underflowed (0/0). Subtract *each row's "
+                        "own* maximum, `Z.max(axis=1, keepdims=True)`: not the maximum of the whole array, "
+                        "not the minimum, not the mean.")
         return "every row sums to 1, and shifting by the max keeps exp from overflowing."
 
 
