@@ -22,7 +22,10 @@ def test_causal_mask_mistakes():
     assert "no mask at all" in _msg(day10.q1, lambda T: torch.ones(T, T, dtype=torch.bool))
     assert "additive" in _msg(day10.q1, lambda T: torch.triu(torch.full((T, T), -torch.inf), 1))
     assert "expected (5, 5), got (5,)" in _msg(day10.q1, lambda T: torch.ones(T, dtype=torch.bool))
-    assert day10.q1.evaluate(lambda T: torch.tril(torch.ones(T, T))).correct       # 0/1 floats are fine
+    # a float 0/1 mask is *added* by F.scaled_dot_product_attention: the future leaks (issue 14)
+    assert "dtype is torch.float32" in _msg(day10.q1, lambda T: torch.tril(torch.ones(T, T)))
+    assert "dtype is int64" in _msg(day10.q1, lambda T: np.tril(np.ones((T, T), dtype=np.int64)))
+    assert day10.q1.evaluate(lambda T: np.tril(np.ones((T, T), dtype=bool))).correct
 
 
 def test_padding_mask_mistakes():
@@ -31,6 +34,7 @@ def test_padding_mask_mistakes():
     assert "wrong orientation" in msg and "keys" in msg
     assert "swapped" in _msg(day10.q2, lambda t, pad_id=0: (t == pad_id)[:, None, :])
     assert "pad_id" in _msg(day10.q2, lambda t, pad_id=0: (t != 0)[:, None, :])
+    assert "dtype is torch.float32" in _msg(day10.q2, lambda t, pad_id=0: (t != pad_id)[:, None, :].float())
 
 
 def test_attention_weights_mistakes():

@@ -18,9 +18,20 @@ def _bool_matrix(value, shape, what):
     check_shape(arr, shape, what)
     check_finite(arr, what)
     if not np.isin(arr, (0.0, 1.0)).all():
-        raise Wrong(f"{what} should contain only True/False (or 1/0), but it contains other values "
+        raise Wrong(f"{what} should contain only True/False, but it contains other values "
                     f"such as {arr[~np.isin(arr, (0.0, 1.0))].flat[0]:g}.")
     return arr.astype(bool)
+
+
+def _require_bool_dtype(value, what) -> None:
+    """A mask with the right pattern must also *be* boolean: a float 1/0 mask is added, not applied."""
+    dtype = getattr(value, "dtype", None)
+    name = str(dtype) if dtype is not None else str(np.asarray(value).dtype)
+    if name not in ("torch.bool", "bool"):
+        raise Wrong(f"the pattern of {what} is right, but its dtype is {name} (1s and 0s), not bool. "
+                    "`F.scaled_dot_product_attention` *adds* a float mask to the scores: 0 where attention "
+                    "must be blocked blocks nothing, so the future leaks in. Make it boolean: "
+                    "`dtype=torch.bool` (or `.bool()`).")
 
 
 # --- 1. the causal mask ----------------------------------------------------------------------
@@ -67,6 +78,7 @@ class CausalMask(Exercise):
         if not np.array_equal(_bool_matrix(call(fn, 1, what="`causal_mask`"), (1, 1), "causal_mask(1)"),
                               np.ones((1, 1), dtype=bool)):
             raise Wrong("causal_mask(1) should be [[True]]: one position may read itself.")
+        _require_bool_dtype(call(fn, T, what="`causal_mask`"), "your mask")
         return "row = query, column = key; position i reads positions 0..i."
 
 
@@ -121,6 +133,7 @@ class PaddingMask(Exercise):
         m7 = _bool_matrix(call(fn, other.clone(), 7, what="`padding_mask`"), (3, 1, 6), "padding_mask(tokens, pad_id=7)")
         if not np.array_equal(m7, (other != 7).numpy()[:, None, :]):
             raise Wrong("with pad_id=7 your mask is wrong: use the argument `pad_id` instead of a fixed 0.")
+        _require_bool_dtype(call(fn, tokens.clone(), 0, what="`padding_mask`"), "your mask")
         return "shape (B, 1, L): it broadcasts over the queries and hides padded keys."
 
 
