@@ -37,6 +37,19 @@ def test_momentum_mistakes():
     assert "*old* velocity" in _msg(day03.q3, lambda th, v, g, lr, beta: (th + v, beta * v - lr * g))
     assert "2 values" in _msg(day03.q3, lambda th, v, g, lr, beta: th + beta * v - lr * g)
 
+    def ema(theta, v, g, lr, beta):                  # the moving-average form
+        v = beta * v + (1 - beta) * g
+        return theta - lr * v, v
+
+    def pytorch(theta, v, g, lr, beta):              # torch.optim.SGD's form
+        v = beta * v + g
+        return theta - lr * v, v
+
+    msg = _msg(day03.q3, ema)
+    assert "moving-average form" in msg and "*up*" not in msg
+    assert "PyTorch's form" in _msg(day03.q3, pytorch)
+    assert day03.q3.evaluate(day03.q3.reference()).correct
+
 
 def test_adam_mistakes():
     def no_correction(theta, m, s, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7):

@@ -117,13 +117,25 @@ class MomentumStep(Exercise):
 
     def verify(self, fn):
         theta, vel, grad = np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.1, -0.2]), np.array([0.4, -1.0, 2.0])
-        lr, beta = 0.1, 0.9
+        lr, beta = 0.05, 0.9       # lr != 1 - beta, so that the other forms of momentum differ
         new_theta, new_vel = _unpack(call(fn, theta.copy(), vel.copy(), grad.copy(), lr, beta, what="`momentum_step`"),
                                      2, "(new_theta, new_velocity)", "`momentum_step`")
         for arr, lab in ((new_theta, "new_theta"), (new_vel, "new_velocity")):
             check_shape(arr, theta.shape, lab)
             check_finite(arr, lab)
         want_v = beta * vel - lr * grad
+        ours = ("This exercise uses the form of the lesson (and of Keras' `SGD(momentum=...)`): "
+                "`velocity = beta * velocity - lr * grad`, then `theta = theta + velocity`.")
+        ema_v = beta * vel + (1 - beta) * grad
+        if np.allclose(new_vel, ema_v) and np.allclose(new_theta, theta - lr * ema_v):
+            raise Wrong("you wrote the moving-average form of momentum (`v = beta*v + (1-beta)*grad`, "
+                        "`theta -= lr*v`): a valid variant, but its velocity is an average of gradients, "
+                        "not a step, and its steps are (1 - beta) times smaller. " + ours)
+        pt_v = beta * vel + grad
+        if np.allclose(new_vel, pt_v) and np.allclose(new_theta, theta - lr * pt_v):
+            raise Wrong("you wrote PyTorch's form of momentum (`v = beta*v + grad`, `theta -= lr*v`): its "
+                        "velocity holds gradients, without the learning rate and with the opposite sign, "
+                        "so the same starting velocity gives another step. " + ours)
         if np.allclose(new_vel, beta * vel + lr * grad) or np.allclose(new_theta, theta + beta * vel + lr * grad):
             raise Wrong("you step *up* the gradient: the velocity must get `- lr * grad` (descent goes against the gradient).")
         if np.allclose(new_theta, theta - lr * grad):
