@@ -29,8 +29,10 @@ $(STAMP): requirements.txt pyproject.toml
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
+# Checkpoints go to a fresh folder, so that Days 11/12 train (not resume an earlier test run).
 test: $(STAMP)
-	MLCOURSE_PROFILE=smoke $(PY) -m pytest -v --durations=15 \
+	ckpt=$$(mktemp -d) && trap 'rm -rf "$$ckpt"' EXIT && \
+	MLCOURSE_PROFILE=smoke MLCOURSE_CHECKPOINTS=$$ckpt $(PY) -m pytest -v --durations=15 \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900
 
 $(COLAB_STAMP): tests/colab/requirements.txt
@@ -60,7 +62,7 @@ data:
 		echo "on first use (internet needed once) and cache it in \$$MLCOURSE_DATA (~/.cache/mlcourse)."; \
 	fi
 
-sync:
+sync: $(STAMP)
 	$(PY) tools/sync_notebooks.py
 
 clean:

@@ -88,7 +88,8 @@ class Checkpoint:
         except RuntimeError as exc:
             raise RuntimeError(
                 f"the checkpoint {self.path} does not fit this model (did its sizes change?). "
-                f"Delete the file to start over. Details: {str(exc).splitlines()[0]}"
+                f"To start over, set START_OVER = True in the notebook (or delete the file). "
+                f"Details: {str(exc).splitlines()[0]}"
             ) from None
         if optimizer is not None and "optimizer" in payload:
             optimizer.load_state_dict(payload["optimizer"])
