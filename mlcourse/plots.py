@@ -56,10 +56,14 @@ def image_grid(
     title: str = "Images",
     cmap: str = "gray",
     size: float = 1.1,
+    symmetric: bool = False,
 ):
     """Show ``images`` (``(N, H, W)`` or ``(N, H, W, 3)``) in a grid, with optional labels.
 
-    ``labels[i]`` may be a class index (named through ``classes``) or any string.
+    ``labels[i]`` may be a class index (named through ``classes``) or any string. With
+    ``symmetric=True`` every image shares one colour range centred on 0, ``[-m, m]`` with ``m``
+    the largest absolute value of all images, so that a diverging colormap (e.g. ``"RdBu_r"``)
+    shows the sign: the same colour means the same value in every image.
     """
     images = np.asarray(images)
     if images.ndim not in (3, 4):
@@ -70,11 +74,13 @@ def image_grid(
     row_h = size + (0.3 if labels is not None else 0.0)  # room for each image's title
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, row_h * nrows + 0.5),
                              squeeze=False)
+    lim = float(np.abs(images).max()) or 1.0 if symmetric else None
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
             continue
-        ax.imshow(images[i], cmap=cmap if images.ndim == 3 else None)
+        ax.imshow(images[i], cmap=cmap if images.ndim == 3 else None,
+                  vmin=-lim if symmetric else None, vmax=lim if symmetric else None)
         if labels is not None:
             lab = labels[i]
             text = classes[int(lab)] if classes is not None else str(lab)

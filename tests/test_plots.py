@@ -84,3 +84,11 @@ def test_heatmap_text_is_readable_with_any_colormap():
             lum = 0.299 * r + 0.587 * g + 0.114 * b
             assert (mcolors.to_hex(t.get_color()) == "#ffffff") == (lum < 0.5)
         plt.close("all")
+
+
+def test_image_grid_symmetric_range_shows_the_sign():
+    imgs = np.stack([np.full((3, 3), 0.1), np.full((3, 3), -2.0)])
+    fig = plots.image_grid(imgs, symmetric=True, cmap="RdBu_r")
+    lims = [ax.images[0].get_clim() for ax in fig.axes if ax.images]
+    assert lims == [(-2.0, 2.0), (-2.0, 2.0)]          # one range, centred on 0, for every image
+    plt.close(fig)
