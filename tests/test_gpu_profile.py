@@ -5,8 +5,8 @@ kinds of test keep its sizes honest on a CPU:
 
 * **a gpu-shaped run** of every notebook that has gpu-only sizes: the notebook runs top to
   bottom with ``MLCOURSE_PROFILE=gpu`` (so ``setup()``, every ``pick`` and every branch see the
-  gpu profile), but with the *budgets* (steps, rounds, samples) of the smoke profile, so it
-  takes seconds: every model, batch and data pipeline is built at the gpu sizes and trained for
+  gpu profile), but with the *budgets* (steps, rounds, samples) of the smoke profile, and a
+  fifth of its optimisation steps, so it takes about a minute: every model, batch and data pipeline is built at the gpu sizes and trained for
   a few steps. Bars are not checked in that run (a few steps cannot reach them);
 * **one training step at the gpu sizes** of the day's largest models, with the memory the
   backward pass keeps per batch, against a T4's 15 GiB.
@@ -32,6 +32,9 @@ NOTEBOOKS = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]
 BUDGETS = {"vae_steps", "gan_rounds", "gan_round_steps", "toy_steps", "toy_T", "toy_ddpm_steps",
            "ddpm_steps", "ddpm_T", "n_judge", "art_steps", "p2p_steps", "cyc_steps", "judge_images",
            "max_iters", "eval_every", "eval_iters"}
+# Of those, the optimisation steps, which the shaped run cuts to a fifth of smoke's (at least 4).
+STEPS = {"vae_steps", "gan_round_steps", "toy_steps", "toy_ddpm_steps", "ddpm_steps", "art_steps",
+         "p2p_steps", "cyc_steps", "max_iters"}
 T4_BYTES = 15 * 2**30
 
 SHAPED_STARTUP = f'''
@@ -39,11 +42,18 @@ SHAPED_STARTUP = f'''
 import mlcourse, mlcourse.profiles as _profiles
 _BUDGETS = {sorted(BUDGETS)!r}
 
+_STEPS = set({sorted(STEPS)!r})
+
 def _shaped_pick(*, smoke, cpu, gpu=None, profile=None):
     big = cpu if gpu is None else gpu
-    if isinstance(big, dict):
-        return {{**big, **{{k: v for k, v in smoke.items() if k in _BUDGETS}}}}
-    return smoke       # a bare number or tuple is a budget (characters to sample, merges, ...)
+    if not isinstance(big, dict):
+        return smoke   # a bare number or tuple is a budget (characters to sample, merges, ...)
+    cfg = {{**big, **{{k: v for k, v in smoke.items() if k in _BUDGETS}}}}
+    for k in _STEPS & set(cfg):             # shapes need a few steps, not the smoke run's dozens
+        cfg[k] = max(4, smoke[k] // 5)
+    if "eval_every" in cfg:
+        cfg["eval_every"] = max(2, cfg["max_iters"] // 2)
+    return cfg
 
 def _report(name, value, **kwargs):
     print(f"[gpu-shaped run] {{name}} = {{value!r}} (not checked: smoke budgets)")
