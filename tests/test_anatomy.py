@@ -59,6 +59,13 @@ def test_size_under_3_mb(nb):
     assert path.stat().st_size < 3_000_000, f"{path.name}: {path.stat().st_size / 1e6:.1f} MB"
 
 
+def test_kernelspec_as_jupyterlab_writes_it(nb):
+    """JupyterLab rewrites another display name on open, leaving the file changed."""
+    _, book = nb
+    assert book["metadata"]["kernelspec"] == {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                              "name": "python3"}
+
+
 def test_title_badge_and_setup_cell_in_sync(nb):
     path, book = nb
     first = _src(book["cells"][0])
