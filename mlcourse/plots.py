@@ -74,7 +74,7 @@ def image_grid(
     row_h = size + (0.3 if labels is not None else 0.0)  # room for each image's title
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, row_h * nrows + 0.5),
                              squeeze=False)
-    lim = float(np.abs(images).max()) or 1.0 if symmetric else None
+    lim = (float(np.abs(images).max()) or 1.0) if symmetric else None
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:

@@ -121,3 +121,13 @@ def test_result_strings():
     assert str(CheckResult("incorrect", "no")).startswith("❌")
     assert "Not attempted" in str(CheckResult("not_attempted", "-"))
     assert repr(____) == "____" and not ____
+
+
+def test_tolerance_fits_the_answers_precision():
+    import numpy as np
+
+    from mlcourse.exercises import tolerance_for
+
+    assert tolerance_for(np.zeros(2)) == {"rtol": 1e-6, "atol": 1e-8}
+    assert tolerance_for(np.zeros(2, np.float32))["rtol"] > 1e-6
+    assert tolerance_for(np.zeros(2, np.float16))["rtol"] > tolerance_for(np.zeros(2, np.float32))["rtol"]

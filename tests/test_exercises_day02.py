@@ -28,6 +28,9 @@ def test_softmax_mistakes():
     assert "columns" in _msg(day02.q2, lambda Z: np.exp(Z) / np.exp(Z).sum(axis=0))
     assert "whole array" in _msg(day02.q2, lambda Z: np.exp(Z) / np.exp(Z).sum())
     assert day02.q2.evaluate(day02.q2.reference()).correct
+    import torch
+
+    assert day02.q2.evaluate(lambda Z: torch.softmax(torch.tensor(Z, dtype=torch.float32), dim=1)).correct  # float32
     for shift in (lambda Z: Z.max(),                          # the global max
                   lambda Z: Z.min(axis=1, keepdims=True),     # the row minimum
                   lambda Z: Z.mean(axis=1, keepdims=True),    # the row mean

@@ -48,6 +48,13 @@ def test_momentum_mistakes():
     msg = _msg(day03.q3, ema)
     assert "moving-average form" in msg and "*up*" not in msg
     assert "PyTorch's form" in _msg(day03.q3, pytorch)
+
+    def flipped(theta, v, g, lr, beta):              # v points uphill, theta -= v: descends too
+        v = beta * v + lr * g
+        return theta - v, v
+
+    msg = _msg(day03.q3, flipped)
+    assert "also descends" in msg and "*up*" not in msg
     assert day03.q3.evaluate(day03.q3.reference()).correct
 
 

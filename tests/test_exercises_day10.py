@@ -24,7 +24,8 @@ def test_causal_mask_mistakes():
     assert "expected (5, 5), got (5,)" in _msg(day10.q1, lambda T: torch.ones(T, dtype=torch.bool))
     # a float 0/1 mask is *added* by F.scaled_dot_product_attention: the future leaks (issue 14)
     assert "dtype is torch.float32" in _msg(day10.q1, lambda T: torch.tril(torch.ones(T, T)))
-    assert "dtype is int64" in _msg(day10.q1, lambda T: np.tril(np.ones((T, T), dtype=np.int64)))
+    msg = _msg(day10.q1, lambda T: np.tril(np.ones((T, T), dtype=np.int64)))
+    assert "dtype is int64" in msg and "refuse integer masks" in msg and ".astype(bool)" in msg
     assert day10.q1.evaluate(lambda T: np.tril(np.ones((T, T), dtype=bool))).correct
 
 
@@ -34,7 +35,8 @@ def test_padding_mask_mistakes():
     assert "wrong orientation" in msg and "keys" in msg
     assert "swapped" in _msg(day10.q2, lambda t, pad_id=0: (t == pad_id)[:, None, :])
     assert "pad_id" in _msg(day10.q2, lambda t, pad_id=0: (t != 0)[:, None, :])
-    assert "dtype is torch.float32" in _msg(day10.q2, lambda t, pad_id=0: (t != pad_id)[:, None, :].float())
+    msg = _msg(day10.q2, lambda t, pad_id=0: (t != pad_id)[:, None, :].float())
+    assert "dtype is torch.float32" in msg and "padding" in msg and "future" not in msg
 
 
 def test_attention_weights_mistakes():

@@ -123,6 +123,21 @@ def as_array(value: Any, what: str = "your answer") -> np.ndarray:
     return arr
 
 
+def tolerance_for(value: Any) -> dict[str, float]:
+    """``rtol``/``atol`` for :func:`check_close` that fit the answer's precision.
+
+    A right answer computed in float32 (or float16) differs from a float64 reference by its own
+    rounding: about 1e-7 (1e-3) of each number, and more after a sum or an exp of inputs near
+    1000 (whose float32 spacing is 6e-5). It must not be called wrong for that.
+    """
+    name = str(getattr(value, "dtype", "float64"))
+    if name.endswith("float16") or name.endswith("bfloat16"):
+        return {"rtol": 1e-2, "atol": 1e-3}
+    if name.endswith("float32"):
+        return {"rtol": 1e-4, "atol": 1e-5}
+    return {"rtol": 1e-6, "atol": 1e-8}
+
+
 def check_shape(arr: np.ndarray, shape: tuple[int, ...], what: str = "your answer") -> None:
     """Explain a wrong shape: expected vs got, with the likely cause."""
     if tuple(arr.shape) != tuple(shape):

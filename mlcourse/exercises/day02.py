@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Exercise, Wrong, as_array, call, check_close, check_finite, check_shape
+from . import Exercise, Wrong, as_array, call, check_close, check_finite, check_shape, tolerance_for
 
 _rng = np.random.default_rng(2)
 _X = _rng.normal(size=(5, 3))
@@ -80,7 +80,9 @@ class SoftmaxRows(Exercise):
     def verify(self, fn):
         Z = np.array([[2.0, 1.0, 0.1], [0.0, 0.0, 0.0], [-1.0, 3.0, 0.5], [5.0, -2.0, 1.0]])
         with np.errstate(all="ignore"):
-            out = as_array(call(fn, Z.copy(), what="`softmax_rows`"), "the softmax")
+            raw = call(fn, Z.copy(), what="`softmax_rows`")
+            out = as_array(raw, "the softmax")
+        tol = tolerance_for(raw)
         check_shape(out, Z.shape, "the softmax")
         check_finite(out, "the softmax")
         e = np.exp(Z)
@@ -89,22 +91,23 @@ class SoftmaxRows(Exercise):
         if np.allclose(out, e / e.sum()):
             raise Wrong("you divided by the sum of the whole array: divide each row by its own sum "
                         "(`axis=1, keepdims=True`).")
-        check_close(out, _softmax_rows(Z), "the softmax")
+        check_close(out, _softmax_rows(Z), "the softmax", **tol)
         big = Z + 1000.0
         with np.errstate(all="ignore"):
             out_big = as_array(call(fn, big.copy(), what="`softmax_rows`"), "the softmax of large logits")
         if out_big.shape == big.shape and not np.isfinite(out_big).all():
             raise Wrong("for logits around 1000 your softmax returns NaN: exp(1000) overflows to "
                         "infinity and inf/inf is NaN. Subtract each row's maximum before `np.exp`.")
-        check_close(out_big, _softmax_rows(big), "the softmax of large logits")
+        check_close(out_big, _softmax_rows(big), "the softmax of large logits", **tol)
         # Rows whose logits lie far apart, each in its own range: only a shift by each row's own
         # maximum survives (the global max, the row minimum, the mean or the first column do not).
         apart = np.array([[0.0, 2000.0], [-2000.0, 0.0]])
         with np.errstate(all="ignore"):
             out_apart = as_array(call(fn, apart.copy(), what="`softmax_rows`"), "the softmax")
         if out_apart.shape == apart.shape and not np.allclose(out_apart, [[0.0, 1.0], [0.0, 1.0]], atol=1e-6):
-            raise Wrong("for the rows [0, 2000] and [-2000, 0] your softmax gives "
-                        f"{np.array2string(out_apart, precision=3)} instead of [[0, 1], [0, 1]]: some exp "
+            got = "[" + ", ".join("[" + ", ".join(f"{v:.3g}" for v in row) + "]" for row in out_apart) + "]"
+            raise Wrong(f"for the rows [0, 2000] and [-2000, 0] your softmax gives {got} instead of "
+                        "[[0, 1], [0, 1]]: some exp "
                         "overflowed (inf/inf) or every exp of a row underflowed (0/0). Subtract *each row's "
                         "own* maximum, `Z.max(axis=1, keepdims=True)`: not the maximum of the whole array, "
                         "not the minimum, not the mean.")

@@ -136,8 +136,14 @@ class MomentumStep(Exercise):
             raise Wrong("you wrote PyTorch's form of momentum (`v = beta*v + grad`, `theta -= lr*v`): its "
                         "velocity holds gradients, without the learning rate and with the opposite sign, "
                         "so the same starting velocity gives another step. " + ours)
-        if np.allclose(new_vel, beta * vel + lr * grad) or np.allclose(new_theta, theta + beta * vel + lr * grad):
-            raise Wrong("you step *up* the gradient: the velocity must get `- lr * grad` (descent goes against the gradient).")
+        up_v = beta * vel + lr * grad
+        if np.allclose(new_vel, up_v) and np.allclose(new_theta, theta - up_v):
+            raise Wrong("your velocity adds `+ lr * grad` and you subtract it from theta (`theta - velocity`): "
+                        "that also descends — some texts write momentum this way — but its velocity has the "
+                        "opposite sign of ours, so the same starting velocity gives another step. " + ours)
+        if np.allclose(new_theta, theta + up_v) or np.allclose(new_theta, theta + beta * vel + lr * grad):
+            raise Wrong("you step *up* the gradient: theta moves along `+ lr * grad`, but descent goes "
+                        "against the gradient. The velocity must get `- lr * grad`.")
         if np.allclose(new_theta, theta - lr * grad):
             raise Wrong("that is plain SGD: the old velocity is missing. Keep `beta * velocity` and add `- lr * grad`.")
         if np.allclose(new_vel, vel):

@@ -23,15 +23,21 @@ def _bool_matrix(value, shape, what):
     return arr.astype(bool)
 
 
-def _require_bool_dtype(value, what) -> None:
-    """A mask with the right pattern must also *be* boolean: a float 1/0 mask is added, not applied."""
+def _require_bool_dtype(value, what, leak: str) -> None:
+    """A mask with the right pattern must also *be* boolean (``leak``: what a float mask lets through)."""
     dtype = getattr(value, "dtype", None)
     name = str(dtype) if dtype is not None else str(np.asarray(value).dtype)
-    if name not in ("torch.bool", "bool"):
-        raise Wrong(f"the pattern of {what} is right, but its dtype is {name} (1s and 0s), not bool. "
+    if name in ("torch.bool", "bool"):
+        return
+    fix = ("`dtype=torch.bool` (or `.bool()`)" if name.startswith("torch.")
+           else "`dtype=bool` (or `.astype(bool)`)")
+    if "float" in name:
+        raise Wrong(f"the pattern of {what} is right, but its dtype is {name} (1.0s and 0.0s), not bool. "
                     "`F.scaled_dot_product_attention` *adds* a float mask to the scores: 0 where attention "
-                    "must be blocked blocks nothing, so the future leaks in. Make it boolean: "
-                    "`dtype=torch.bool` (or `.bool()`).")
+                    f"must be blocked blocks nothing, so {leak}. Make it boolean: {fix}.")
+    raise Wrong(f"the pattern of {what} is right, but its dtype is {name} (1s and 0s), not bool: "
+                "`F.scaled_dot_product_attention` and `masked_fill` refuse integer masks with an error. "
+                f"Make it boolean: {fix}.")
 
 
 # --- 1. the causal mask ----------------------------------------------------------------------
@@ -78,7 +84,7 @@ class CausalMask(Exercise):
         if not np.array_equal(_bool_matrix(call(fn, 1, what="`causal_mask`"), (1, 1), "causal_mask(1)"),
                               np.ones((1, 1), dtype=bool)):
             raise Wrong("causal_mask(1) should be [[True]]: one position may read itself.")
-        _require_bool_dtype(call(fn, T, what="`causal_mask`"), "your mask")
+        _require_bool_dtype(call(fn, T, what="`causal_mask`"), "your mask", "the future leaks in")
         return "row = query, column = key; position i reads positions 0..i."
 
 
@@ -133,7 +139,8 @@ class PaddingMask(Exercise):
         m7 = _bool_matrix(call(fn, other.clone(), 7, what="`padding_mask`"), (3, 1, 6), "padding_mask(tokens, pad_id=7)")
         if not np.array_equal(m7, (other != 7).numpy()[:, None, :]):
             raise Wrong("with pad_id=7 your mask is wrong: use the argument `pad_id` instead of a fixed 0.")
-        _require_bool_dtype(call(fn, tokens.clone(), 0, what="`padding_mask`"), "your mask")
+        _require_bool_dtype(call(fn, tokens.clone(), 0, what="`padding_mask`"), "your mask",
+                            "real tokens attend to the padding")
         return "shape (B, 1, L): it broadcasts over the queries and hides padded keys."
 
 
