@@ -11,8 +11,10 @@ loses minutes, not the run.
 
 Checkpoints live in :func:`checkpoint_dir`: ``$MLCOURSE_CHECKPOINTS``, or ``checkpoints/`` in
 the data cache. On Colab that cache (``~/.cache``) is lost when the machine is recycled; to keep
-a run across days, mount Google Drive and point ``MLCOURSE_CHECKPOINTS`` there before training::
+a run across days, mount Google Drive and point ``MLCOURSE_CHECKPOINTS`` there, in a cell run
+before the notebook's others::
 
+    import os
     from google.colab import drive; drive.mount("/content/drive")
     os.environ["MLCOURSE_CHECKPOINTS"] = "/content/drive/MyDrive/dl12-checkpoints"
 
