@@ -170,21 +170,25 @@ def _one_step_fits_a_t4(model, batch_fn, capsys) -> None:
     assert act + static < T4_BYTES / 4, "one gpu-profile batch would not fit a T4 with room to spare"
 
 
+def day12_models(cfg: dict) -> list:
+    """Day 12's GPT and Llama at the sizes of ``cfg``, built as the notebook builds them."""
+    from mlcourse.models import gpt as G, llama as L
+
+    V, T, H, C, n = 65, cfg["block_size"], cfg["n_head"], cfg["n_embd"], cfg["n_layer"]
+    hidden = int(8 * C / 3) // 8 * 8                       # the notebook's SwiGLU width
+    return [G.GPT(G.GPTConfig(vocab_size=V, block_size=T, n_layer=n, n_head=H, n_embd=C)),
+            L.Llama(L.LlamaConfig(vocab_size=V, block_size=T, n_layer=n, n_head=H, n_kv_head=max(1, H // 2),
+                                  n_embd=C, hidden_dim=hidden, tie_embeddings=True))]
+
+
 def test_day12_models_one_step_at_gpu_sizes(capsys):
     import torch
 
-    from mlcourse.models import gpt as G, llama as L
-
     cfg = _gpu_cfg("12")
-    V, T, B, H, C = 65, cfg["block_size"], cfg["batch_size"], cfg["n_head"], cfg["n_embd"]
-    hidden = 64 * round(8 * C / 3 / 64) or 64
-    models = [G.GPT(G.GPTConfig(vocab_size=V, block_size=T, n_layer=cfg["n_layer"], n_head=H, n_embd=C)),
-              L.Llama(L.LlamaConfig(vocab_size=V, block_size=T, n_layer=cfg["n_layer"], n_head=H,
-                                    n_kv_head=max(1, H // 2), n_embd=C, hidden_dim=hidden, tie_embeddings=True))]
     torch.manual_seed(0)
-    for model in models:
-        x = torch.randint(0, V, (B, T + 1))
-        _one_step_fits_a_t4(model, lambda m: m(x[:, :-1].contiguous(), x[:, 1:].contiguous())[1], capsys)
+    for model in day12_models(cfg):
+        x = torch.randint(0, model.cfg.vocab_size, (cfg["batch_size"], cfg["block_size"] + 1))
+        _one_step_fits_a_t4(model, lambda m: m(x[:, :-1], x[:, 1:])[1], capsys)
 
 
 def test_day11_ddpm_unet_one_step_at_gpu_sizes(capsys):

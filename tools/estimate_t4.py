@@ -58,16 +58,13 @@ def part(name: str, per_step: float, steps: int) -> float:
 
 
 def day12(cfg: dict, cpu_side: float) -> float:
-    from mlcourse.models import gpt as G, llama as L
+    from test_gpu_profile import day12_models
 
-    V, T, B, H, C, n = 65, cfg["block_size"], cfg["batch_size"], cfg["n_head"], cfg["n_embd"], cfg["n_layer"]
-    x = torch.randint(0, V, (B, T + 1))
-    hidden = 64 * round(8 * C / 3 / 64)
+    x = torch.randint(0, 65, (cfg["batch_size"], cfg["block_size"] + 1))
     total = cpu_side
     evals = cfg["max_iters"] // cfg["eval_every"] * cfg["eval_iters"] * 2
-    for name, model in [("GPT", G.GPT(G.GPTConfig(vocab_size=V, block_size=T, n_layer=n, n_head=H, n_embd=C))),
-                        ("Llama", L.Llama(L.LlamaConfig(vocab_size=V, block_size=T, n_layer=n, n_head=H,
-                                                        n_kv_head=max(1, H // 2), n_embd=C, hidden_dim=hidden)))]:
+    for model in day12_models(cfg):
+        name = type(model).__name__
         total += part(f"{name} training", train_flops(model, lambda m: m(x[:, :-1], x[:, 1:])[1]), cfg["max_iters"])
         with torch.no_grad():
             total += part(f"{name} evaluation", flops(lambda: model(x[:, :-1], x[:, 1:])), evals)
