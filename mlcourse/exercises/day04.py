@@ -213,7 +213,7 @@ class CentredGradient(Exercise):
         original = x.copy()
         f = lambda: float(np.sum(c * np.sin(x)) + np.sum(x ** 3) / 3)  # noqa: E731
         exact = c * np.cos(original) + original ** 2
-        out = as_array(call(fn, f, x, what="`centred_gradient`"), "the gradient")
+        out = as_array(call(fn, f, x, what="`centred_gradient`", copy=False), "the gradient")
         if not np.array_equal(x, original):
             raise Wrong("your function left x changed: after nudging an entry, put the original value "
                         "back (x[i] = old), or every later entry is measured at the wrong point.")

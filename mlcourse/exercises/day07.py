@@ -265,8 +265,6 @@ class Dropout(Exercise):
         x = np.full((200, 500), 2.0)
         out = as_array(call(fn, x, p, True, np.random.default_rng(0), what="`dropout`"),
                        "the output in training")
-        if not np.all(x == 2.0):
-            raise Wrong("your function changed its input x in place: compute a new array instead.")
         check_shape(out, x.shape, "the output in training")
         check_finite(out, "the output in training")
         dropped = float(np.mean(out == 0))
