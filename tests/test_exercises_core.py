@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import textwrap
 import pkgutil
 
 import numpy as np
@@ -131,3 +132,169 @@ def test_tolerance_fits_the_answers_precision():
     assert tolerance_for(np.zeros(2)) == {"rtol": 1e-6, "atol": 1e-8}
     assert tolerance_for(np.zeros(2, np.float32))["rtol"] > 1e-6
     assert tolerance_for(np.zeros(2, np.float16))["rtol"] > tolerance_for(np.zeros(2, np.float32))["rtol"]
+
+
+# -- what every exercise must do (issue 14) ---------------------------------------------------
+
+def memoriser(q: Exercise):
+    """A learner's function that replays the reference's outputs on the check's fixed inputs."""
+    ref, seen = q.reference(), []
+
+    def spy(*args):
+        out = ref(*args)
+        seen.append(out)
+        return out
+
+    q.evaluate(spy)
+    outputs = list(seen)
+
+    def memorised(*args):
+        return outputs.pop(0) if len(outputs) > 1 else outputs[0]
+
+    return memorised
+
+
+@pytest.mark.parametrize("mod,i,q", ALL, ids=IDS)
+def test_memorised_outputs_fail_on_fresh_inputs(mod, i, q):
+    res = q.evaluate(memoriser(q))
+    assert res.status == "incorrect", f"an answer that ignores its inputs passes: {res.message}"
+
+
+def _solution_lines(q: Exercise) -> list[str]:
+    """The solution's lines that do the work (no def, no comment), whitespace removed."""
+    lines = []
+    for line in textwrap.dedent(q.solution_code).splitlines():
+        code = line.split("#")[0].strip()
+        if code.startswith("return "):
+            code = code[len("return "):]
+        if len(code) >= 12 and not code.startswith(("def ", "class ", "import ", "from ")):
+            lines.append("".join(code.split()))
+    return lines
+
+
+@pytest.mark.parametrize("mod,i,q", ALL, ids=IDS)
+def test_hints_are_a_ladder_not_the_solution(mod, i, q):
+    assert len(q.hints) >= 2, "a ladder: the idea first, then the key step"
+    hints = ["".join(h.split()) for h in q.hints]
+    for line in _solution_lines(q):
+        for n, h in enumerate(hints, 1):
+            assert line not in h, f"hint {n} gives away the solution line `{line}`: keep it for solution()"
+
+
+# -- the engine's behaviours (issue 14: checks that must not mislead a learner) ---------------
+
+class _Square(Exercise):
+    """A toy exercise: square every entry of an array."""
+
+    name = "square"
+    title = "square it"
+    hints = ("Multiply each entry by itself.", "NumPy works entry by entry: `*` or `**`.")
+    solution_code = "def square(x):\n    return x ** 2"
+
+    def reference(self):
+        return lambda x: x ** 2
+
+    def verify(self, fn):
+        x = np.array([1.5, -2.0, 3.25])
+        check_close(ex.call(fn, x, what="`square`"), x ** 2, "the squares")
+        if not np.array_equal(x, [1.5, -2.0, 3.25]):
+            raise AssertionError("the check's own array must never change")
+        return "squared."
+
+    def fresh_args(self, rng):
+        return (rng.normal(size=int(rng.integers(2, 9))),)
+
+
+def test_all_zero_answer_is_named_not_a_factor_of_zero():
+    res = _Square().evaluate(lambda x: np.zeros_like(x))
+    assert res.status == "incorrect" and "all zeros" in res.message and "factor" not in res.message
+    with pytest.raises(Wrong, match="is 0, but it should not be"):
+        check_close(0.0, 2.5, "x")
+    with pytest.raises(Wrong, match="all zeros"):
+        check_close([-0.0, 0.0], [1.0, 2.0], "x", names=("a", "b"))
+
+
+def test_float32_answer_is_judged_at_float32_precision():
+    res = _Square().evaluate(lambda x: (x.astype(np.float32) * np.float32(1.0000001)) ** 2)
+    assert res.correct, res.message
+    res = _Square().evaluate(lambda x: x.astype(np.float32) ** 2 + np.float32(1e-3))
+    assert res.status == "incorrect"  # a real mistake is still a mistake in float32
+    # Two different numbers are never printed as the same number.
+    with pytest.raises(Wrong) as info:
+        check_close(2.507710, 2.507735, "x")
+    got, want = str(info.value).split(" is ")[1].split(", but it should be ")
+    assert got != want.rstrip(".")
+    assert ex.pair_str(2.5077101, 2.5077123) == ("2.50771", "2.507712")
+
+
+def test_in_place_answer_is_judged_on_its_result_with_a_note():
+    def in_place(x):
+        x **= 2
+        return x
+
+    res = _Square().evaluate(in_place)
+    assert res.correct and "in place" in res.message
+
+
+def test_complex_answer_is_refused_with_the_reason():
+    res = _Square().evaluate(lambda x: (x ** 2).astype(complex) + 1j)
+    assert res.status == "incorrect" and "complex" in res.message
+    with pytest.raises(Wrong, match="complex"):
+        check_close(np.array([1 + 0.5j]), [1.0], "x")
+
+
+def test_an_infinite_loop_is_stopped_with_a_plain_message():
+    class Slow(_Square):
+        time_limit = 0.5
+
+    def forever(x):
+        while True:
+            try:
+                pass
+            except Exception:  # a learner's broad except must not swallow the time limit
+                pass
+
+    res = Slow().evaluate(forever)
+    assert res.status == "incorrect" and "still running after 0.5 seconds" in res.message
+    assert Slow().evaluate(lambda x: x ** 2).correct  # the timer is gone afterwards
+
+    def interrupted(x):
+        raise KeyboardInterrupt  # Ctrl-C / Jupyter's Interrupt still stops a check
+
+    with pytest.raises(KeyboardInterrupt):
+        _Square().evaluate(interrupted)
+
+
+def test_memorised_answer_fails_on_fresh_random_inputs():
+    res = _Square().evaluate(lambda x: np.array([2.25, 4.0, 10.5625]))
+    assert res.status == "incorrect" and "new random inputs" in res.message
+
+
+@pytest.mark.parametrize("mod,i,q", ALL, ids=IDS)
+def test_a_check_leaves_the_global_random_states_alone(mod, i, q):
+    import random
+
+    import torch
+
+    before = (random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state().clone())
+    q.evaluate(q.reference())
+    assert random.getstate() == before[0]
+    assert np.array_equal(np.random.get_state()[1], before[1])
+    assert torch.equal(torch.get_rng_state(), before[2])
+
+
+def test_the_time_limit_gives_an_outer_alarm_its_time_back():
+    import signal
+
+    if not hasattr(signal, "setitimer"):
+        pytest.skip("no interval timers on this platform")
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30.0)
+        assert _Square().evaluate(lambda x: x ** 2).correct
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 25.0 < left <= 30.0 and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

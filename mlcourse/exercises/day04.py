@@ -28,10 +28,15 @@ class SoftmaxCEGrad(Exercise):
     name = "softmax_ce_grad"
     title = "Exercise 1 — the gradient of softmax cross-entropy"
     hints = (
-        "The result has the shape of `z`, (N, K): one row of gradients per example. Start from the "
-        "probabilities `p = softmax(z)`, then subtract 1 where the label is: `p[np.arange(N), y] -= 1`.",
-        "The loss is a *mean* over the N examples, so divide by N at the end. And compute the softmax "
-        "stably: `e = np.exp(z - z.max(axis=1, keepdims=True))`, then `e / e.sum(axis=1, keepdims=True)`.",
+        "The gradient of the mean cross-entropy with respect to the logits is simple: the predicted "
+        "probabilities minus the one-hot label, averaged over the N examples. The result has the "
+        "shape of `z`, (N, K): one row of gradients per example.",
+        "In symbols: dL/dz = (softmax(z) - onehot(y)) / N. You never need to build the one-hot "
+        "matrix: take the probabilities p and subtract 1 at row n, column y[n], for every n at once "
+        "with fancy indexing, `p[np.arange(N), y]`.",
+        "The hard part is softmax for logits like 1000: `np.exp(1000)` is inf. Subtract each row's "
+        "maximum first (`z.max(axis=1, keepdims=True)`, the keepdims keeps the shape (N, 1) so it "
+        "broadcasts over the row): softmax does not change, and the largest exponent becomes exp(0) = 1.",
     )
     solution_code = """
         def softmax_ce_grad(z, y):
@@ -72,14 +77,26 @@ class SoftmaxCEGrad(Exercise):
         check_close(out_big, _ref_ce_grad(big, yb), "the gradient for large logits")
         return "softmax minus one-hot, divided by N — and stable for logits of ±1000."
 
+    def fresh_args(self, rng):
+        n, k = (int(v) for v in rng.integers(2, 9, size=2))
+        z = rng.normal(size=(n, k)) * 3
+        if rng.random() < 0.5:  # sometimes very large logits, where only a stable softmax stays finite
+            z += rng.choice([-1, 1]) * 800
+        return z, rng.integers(0, k, size=n)
+
 
 class BCEFromLogits(Exercise):
     name = "bce_loss"
     title = "Exercise 2 — binary cross-entropy from logits"
     hints = (
-        "With p = sigmoid(z) the loss of one example is -(y log p + (1 - y) log(1 - p)); return the mean over examples.",
-        "That formula gives log(0) = -inf when p rounds to 0 or 1. Rewrite it in z: "
-        "`np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))`, then take `.mean()`.",
+        "With p = sigmoid(z), the loss of one example is -(y log p + (1 - y) log(1 - p)); the loss of "
+        "the batch is the mean of these over the examples (one number).",
+        "Written with z instead of p, the same loss is max(z, 0) - z y + log(1 + exp(-|z|)) "
+        "(check it for y = 1 and z > 0: it is log(1 + exp(-z)) = -log sigmoid(z)). Compute that "
+        "with NumPy, element by element, then average.",
+        "Why that form: sigmoid(1000) rounds to exactly 1.0, so log(1 - p) = log(0) = -inf. In the "
+        "z form, exp(-|z|) is never larger than 1, so nothing overflows; use `np.log1p(t)` for "
+        "log(1 + t), exact even when t is tiny, and `np.abs`, `np.maximum` for |z| and max(z, 0).",
     )
     solution_code = """
         def bce_loss(z, y):
@@ -114,14 +131,27 @@ class BCEFromLogits(Exercise):
         check_close(big, _ref_bce(zb, yb), "the loss for logits of ±1000")
         return "finite and exact even for logits of ±1000."
 
+    def fresh_args(self, rng):
+        n = int(rng.integers(3, 16))
+        z = rng.normal(size=n) * 3
+        z[rng.integers(n)] = rng.choice([-1, 1]) * rng.uniform(500, 1000)  # one huge logit
+        return z, rng.integers(0, 2, size=n).astype(np.float64)
+
 
 class DenseBackward(Exercise):
     name = "dense_backward"
     title = "Exercise 3 — the backward pass of a Dense layer"
     hints = (
-        "A gradient has the shape of what it is the gradient of: dW like W (n_in, n_out), db like b "
-        "(n_out,), dx like x (N, n_in).",
-        "dW = x.T @ grad_out;  db = grad_out.sum(axis=0);  dx = grad_out @ W.T.",
+        "The forward pass was out = x @ W + b. Each gradient has the shape of what it is the gradient "
+        "of: dx like x (N, n_in), dW like W (n_in, n_out), db like b (n_out,). Return them in the "
+        "order dx, dW, db.",
+        "The chain rule for a matrix product: dW pairs each input with each output gradient, summed "
+        "over the examples, so it is a product of x (transposed) and grad_out; dx sends grad_out back "
+        "through W (transposed); b is added to every row, so db adds up grad_out over the rows.",
+        "Let the shapes choose for you: to get (n_in, n_out) from x (N, n_in) and grad_out (N, n_out), "
+        "the N axes must meet in the middle, so x must be transposed; to get (N, n_in) from grad_out "
+        "(N, n_out), multiply by W transposed, (n_out, n_in). For db, sum over axis 0, the examples. "
+        "No division by N: grad_out already holds the 1/N of a mean loss.",
     )
     solution_code = """
         def dense_backward(x, W, grad_out):
@@ -145,6 +175,7 @@ class DenseBackward(Exercise):
             raise NotAttempted("fill in every blank ____ (dW, db and dx).")
         dx, dW, db = (as_array(v, name) for v, name in zip(out, ("dx", "dW", "db")))
         want_dx, want_dW, want_db = g @ W.T, x.T @ g, g.sum(axis=0)
+        _check_order((dx, dW, db), (want_dx, want_dW, want_db))
         if dW.shape == (3, 4) and np.allclose(dW, want_dW.T):
             raise Wrong("dW is transposed: you computed grad_out.T @ x, of shape (3, 4), but a gradient "
                         "has the shape of its parameter, W: (4, 3). Use x.T @ grad_out.")
@@ -171,15 +202,52 @@ class DenseBackward(Exercise):
         check_close(dx, want_dx, "dx")
         return "three matrix products, each with the shape of what it is the gradient of."
 
+    def fresh_args(self, rng):
+        n, n_in, n_out = (int(v) for v in rng.permutation(np.arange(2, 9))[:3])  # three different sizes
+        return rng.normal(size=(n, n_in)), rng.normal(size=(n_in, n_out)), rng.normal(size=(n, n_out))
+
+    def fresh_compare(self, out, want):
+        if not isinstance(out, (tuple, list)) or len(out) != 3:
+            raise Wrong("return three arrays, in this order: `return dx, dW, db`.")
+        got = tuple(as_array(v, name) for v, name in zip(out, ("dx", "dW", "db")))
+        _check_order(got, want)
+        for o, w, name in zip(got, want, ("dx", "dW", "db")):
+            check_close(o, w, name)
+
+
+_GRAD_NAMES = ("dx", "dW", "db")
+
+
+def _check_order(got, want):
+    """Explain three right gradients returned in the wrong order, e.g. ``(dW, db, dx)``.
+
+    Each returned array is named by the gradient it equals (or, failing that, whose shape it has,
+    when that shape belongs to one gradient only); a permutation of the three names is a mistake of
+    order only, not of calculus.
+    """
+    names = []
+    for g in got:
+        same = [n for n, w in zip(_GRAD_NAMES, want) if g.shape == w.shape and np.allclose(g, w)]
+        shaped = [n for n, w in zip(_GRAD_NAMES, want) if g.shape == w.shape]
+        names.append(same[0] if len(same) == 1 else shaped[0] if len(shaped) == 1 else None)
+    if None not in names and sorted(names) == sorted(_GRAD_NAMES) and tuple(names) != _GRAD_NAMES:
+        raise Wrong(f"you returned ({', '.join(names)}); return dx, dW, db in that order "
+                    "(`return dx, dW, db`).")
+
 
 class CentredGradient(Exercise):
     name = "centred_gradient"
     title = "Exercise 4 — a centred finite-difference gradient"
     hints = (
-        "Loop over every index of x: `for i in np.ndindex(x.shape):`. Save `old = x[i]`, set "
-        "`x[i] = old + eps`, call f(), set `x[i] = old - eps`, call f() again, then put `old` back.",
-        "The derivative is `(f_plus - f_minus) / (2 * eps)`; store it in `grad[i]` of an array "
-        "`grad = np.zeros_like(x)` and return `grad`.",
+        "Nudge one entry of x at a time, a little up and a little down, and see how much f() changes: "
+        "the slope is (f at x + eps - f at x - eps) / (2 eps). f takes no argument: it reads the array "
+        "x itself, so the nudge has to be made *in x*.",
+        "Loop over every index of x, whatever its shape, with `for i in np.ndindex(x.shape):`. For each "
+        "i: remember `old = x[i]`, set x[i] to old + eps and call f(), set it to old - eps and call f() "
+        "again, and store the slope in the same position i of a gradient array of x's shape.",
+        "Two traps. Nudging a copy (`xc = x.copy(); xc[i] += eps`) changes nothing that f sees, so every "
+        "slope is 0: assign into x. And put `old` back into x[i] before moving on, or every later entry "
+        "is measured at the wrong point (and the caller's x is left changed).",
     )
     solution_code = """
         def centred_gradient(f, x, eps=1e-6):
