@@ -53,13 +53,19 @@ def _bar_for(bar: Bar, profile: str) -> float | None:
 
 
 def _as_float(value: object, metric: str) -> float:
+    shape = tuple(getattr(value, "shape", ()))
+    if shape and math.prod(shape) != 1:
+        raise TypeError(
+            f"expect({metric!r}, ...) needs one number, got {type(value).__name__} of shape "
+            f"{shape}: reduce it first (e.g. `.mean()`), or pick one entry."
+        )
     try:
         if hasattr(value, "item"):
             value = value.item()  # numpy / torch / jax scalars
         return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RuntimeError):
         raise TypeError(
-            f"expect({metric!r}, ...) needs a number, got {type(value).__name__}: {value!r}"
+            f"expect({metric!r}, ...) needs a number, got {type(value).__name__}: {value!r:.80}"
         ) from None
 
 
@@ -107,9 +113,9 @@ def expect(
     passed = math.isfinite(x) and (lo is None or x >= lo) and (hi is None or x <= hi)
 
     reason = (known_miss or {}).get(name) if math.isfinite(x) and not passed else None
-    _record(metric, x, bar_text, passed, name, reason)
     mark = "✔" if passed else "✘"
     print(f"{mark} {metric} = {x:{fmt}}   (expected {bar_text}, profile {name})")
+    _record(metric, x, bar_text, passed, name, reason)
     if reason:
         print(f"  missed, as known for the {name!r} profile: {reason}")
     elif not passed:
@@ -138,7 +144,9 @@ def _record(metric: str, value: float, bar: str, passed: bool, profile: str,
     }
     if known_miss:
         rec["known_miss"] = known_miss
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(rec) + "\n")
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rec) + "\n")
+    except OSError as exc:  # the value is printed above; only the record is lost
+        print(f"  (not recorded: cannot write {RESULTS_ENV}={path}: {exc.strerror or exc})")

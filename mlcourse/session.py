@@ -190,6 +190,11 @@ def setup(
     Returns:
         A :class:`Session` with the profile, device, seed and a seeded NumPy generator.
     """
+    if isinstance(frameworks, str):  # setup(frameworks="torch") means one framework
+        frameworks = [f.strip() for f in frameworks.replace(",", " ").split()]
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"setup(seed=...) needs a whole number such as 0 or 42, got "
+                        f"{type(seed).__name__} {seed!r}")
     wanted = list(frameworks)
     for name in wanted:
         if name not in FRAMEWORKS:

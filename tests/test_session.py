@@ -92,3 +92,13 @@ def test_torch_and_tensorflow_load_together():
             "import importlib.util; print('triton' if importlib.util.find_spec('triton') else 'no-triton', 'ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.split()[-1] == "ok", out.stderr[-2000:]
+
+
+def test_setup_explains_its_arguments(capsys):
+    from mlcourse import setup
+
+    assert setup("t", frameworks="torch", quiet=True).seed == 0  # one name, not its letters
+    with pytest.raises(TypeError, match="setup\\(seed=...\\) needs a whole number"):
+        setup("t", seed="0", quiet=True)
+    with pytest.raises(ValueError, match="unknown framework 'pytorch'"):
+        setup("t", frameworks="pytorch", quiet=True)
