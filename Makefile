@@ -20,14 +20,23 @@ PYTHON_COLAB ?=
 .PHONY: lab test test-colab bench data sync clean
 
 $(STAMP): requirements.txt pyproject.toml
+	@echo "== [1/3] creating $(VENV) with $$($(PYTHON) --version 2>&1)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "== [2/3] installing the pinned packages (about 3.5 GB; 1-5 minutes, depending on the connection)"
 	$(PY) -m pip install -q -r requirements.txt
+	@echo "== [3/3] installing mlcourse from this folder, then checking the environment"
 	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m pip check
 	touch $(STAMP)
+	@echo "== $(VENV) is ready"
 
+# ARGS passes options to JupyterLab, e.g. make lab ARGS="--no-browser --port 8899" on a remote
+# machine. As root (Docker, cloud VMs, WSL) JupyterLab needs --allow-root: added, with a note.
+ARGS ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	@$(if $(ROOT_FLAG),echo "== running as root: starting JupyterLab with --allow-root")
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(ARGS) notebooks/
 
 # Checkpoints go to a fresh folder, so that Days 11/12 train (not resume an earlier test run).
 test: $(STAMP)
