@@ -97,12 +97,36 @@ def run_notebook(path: Path, profile: str, save: bool) -> tuple[list[dict], floa
         records = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
     if save and error is None:
         finish_progress_bars(nb)
+        js_numbers(nb)
         nbformat.write(nb, path)
     return records, seconds, error
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def js_numbers(nb) -> int:
+    """Store the widget state's whole floats as integers (``1750.0`` -> ``1750``); return how many.
+
+    JupyterLab re-saves the widget state from JavaScript, where ``1750.0`` is written ``1750``:
+    a notebook stored with Python's floats would come back changed from merely being opened.
+    """
+    state = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {})
+    count = 0
+
+    def walk(node):
+        nonlocal count
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            if isinstance(value, float) and value.is_integer():
+                node[key] = int(value)
+                count += 1
+            elif isinstance(value, (dict, list)):
+                walk(value)
+
+    walk(state)
+    return count
 
 
 def finish_progress_bars(nb) -> int:

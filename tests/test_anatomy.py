@@ -66,6 +66,27 @@ def test_kernelspec_as_jupyterlab_writes_it(nb):
                                               "name": "python3"}
 
 
+def test_opening_and_saving_changes_no_byte(nb):
+    """Jupyter's own writer gives back the very file, and no widget number changes form."""
+    import nbformat
+
+    path, _ = nb
+    text = path.read_text(encoding="utf-8")
+    assert nbformat.writes(nbformat.reads(text, as_version=4)) == text.rstrip("\n") or \
+        nbformat.writes(nbformat.reads(text, as_version=4)) + "\n" == text
+    state = json.loads(text).get("metadata", {}).get("widgets", {})
+
+    def floats(node):
+        items = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+        for value in items:
+            if isinstance(value, float) and value.is_integer():
+                yield value
+            yield from floats(value)
+
+    whole = list(floats(state))
+    assert not whole, f"widget state holds {whole[:3]}: JupyterLab would save them as integers"
+
+
 def test_title_badge_and_setup_cell_in_sync(nb):
     path, book = nb
     first = _src(book["cells"][0])

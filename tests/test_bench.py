@@ -53,3 +53,13 @@ def test_progress_bars_get_their_final_text(tmp_path, monkeypatch):
     assert b.finish_progress_bars(nb) == 1
     text = nb["cells"][0]["outputs"][0]["data"]["text/plain"]
     assert text == "training: 100%|██████████| 20/20 [00:05<00:00,  3.90it/s]"
+
+
+def test_js_numbers_writes_whole_floats_as_javascript_does(tmp_path, monkeypatch):
+    b = _bench(tmp_path, monkeypatch)
+    nb = {"metadata": {"widgets": {b.WIDGET_STATE: {"state": {"m": {"state": {
+        "max": 1750.0, "value": 0.5, "min": 0.0, "children": [1.0, "x"]}}}}}}}
+    assert b.js_numbers(nb) == 3
+    st = nb["metadata"]["widgets"][b.WIDGET_STATE]["state"]["m"]["state"]
+    assert st == {"max": 1750, "value": 0.5, "min": 0, "children": [1, "x"]}
+    assert isinstance(st["max"], int)
