@@ -97,6 +97,7 @@ def run_notebook(path: Path, profile: str, save: bool) -> tuple[list[dict], floa
         records = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
     if save and error is None:
         finish_progress_bars(nb)
+        static_views(nb)
         js_numbers(nb)
         nbformat.write(nb, path)
     return records, seconds, error
@@ -104,6 +105,44 @@ def run_notebook(path: Path, profile: str, save: bool) -> tuple[list[dict], floa
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def static_views(nb) -> int:
+    """Make stored outputs readable without a kernel (nbconvert, nbviewer, GitHub); return how many.
+
+    - A bare ``image/gif`` output (which nbconvert drops, printing ``<IPython.core.display.Image
+      object>``) becomes what :func:`mlcourse.plots.animate` now writes: the GIF in an ``<img>``
+      plus its last frame as a PNG.
+    - A widget's text fallback (``interactive(children=(FloatSlider(...``) becomes one line
+      that says what it is.
+    """
+    import base64
+    import io
+
+    from PIL import Image
+
+    done = 0
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "image/gif" in data and "text/html" not in data:
+                gif = base64.b64decode(data.pop("image/gif"))
+                with Image.open(io.BytesIO(gif)) as im:
+                    frames = getattr(im, "n_frames", 1)
+                    im.seek(frames - 1)
+                    png = io.BytesIO()
+                    im.convert("RGB").save(png, format="PNG")
+                b64 = base64.b64encode(gif).decode("ascii")
+                data["text/html"] = f'<img src="data:image/gif;base64,{b64}" alt="animation, {frames} frames"/>'
+                data["image/png"] = base64.b64encode(png.getvalue()).decode("ascii")
+                data["text/plain"] = (f"<animation: {frames} frames (GIF); its last frame is shown "
+                                      "where GIFs are not>")
+                done += 1
+            text = data.get("text/plain", "")
+            if WIDGET_VIEW in data and isinstance(text, str) and text.startswith("interactive("):
+                data["text/plain"] = "(an interactive slider: run the notebook to move it)"
+                done += 1
+    return done
 
 
 def js_numbers(nb) -> int:

@@ -6,6 +6,9 @@ figures can be combined. Matplotlib is the only dependency.
 
 from __future__ import annotations
 
+import base64
+import io
+
 import os
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -210,10 +213,11 @@ def animate(
         dpi: resolution of the frames (keep it low: notebooks must stay small).
 
     Returns:
-        An IPython display object (a GIF image, or HTML with controls).
+        An IPython display object: HTML with controls, or an :class:`Animation` (the GIF in an
+        ``<img>``, with the last frame as a PNG for viewers that show no HTML).
     """
     from matplotlib.animation import FuncAnimation, PillowWriter
-    from IPython.display import HTML, Image
+    from IPython.display import HTML
 
     anim = FuncAnimation(fig, update, frames=frames, interval=interval, blit=False)
     try:
@@ -232,6 +236,28 @@ def animate(
             tmp_out = Path(str(save_as) + ".part")
             tmp_out.write_bytes(data)
             os.replace(tmp_out, save_as)
-        return Image(data=data, format="gif")
+        still = io.BytesIO()
+        fig.savefig(still, format="png", dpi=dpi)  # the figure now shows the last frame
+        return Animation(data, still.getvalue(), frames)
     finally:
         plt.close(fig)
+
+
+class Animation:
+    """A GIF that every viewer shows: JupyterLab, Colab, nbconvert/nbviewer and GitHub.
+
+    Its output holds the GIF inside an HTML ``<img>`` (``text/html``: JupyterLab, Colab and
+    nbconvert's HTML animate it; a bare ``image/gif`` output is dropped by nbconvert), the last
+    frame as a PNG (for viewers that show no HTML) and a line of text.
+    """
+
+    def __init__(self, gif: bytes, still_png: bytes, frames: int) -> None:
+        self.gif, self.still_png, self.frames = gif, still_png, frames
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        b64 = base64.b64encode(self.gif).decode("ascii")
+        return {
+            "text/html": f'<img src="data:image/gif;base64,{b64}" alt="animation, {self.frames} frames"/>',
+            "image/png": base64.b64encode(self.still_png).decode("ascii"),
+            "text/plain": f"<animation: {self.frames} frames (GIF); its last frame is shown where GIFs are not>",
+        }

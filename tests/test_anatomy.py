@@ -87,6 +87,19 @@ def test_opening_and_saving_changes_no_byte(nb):
     assert not whole, f"widget state holds {whole[:3]}: JupyterLab would save them as integers"
 
 
+def test_readable_without_a_kernel(nb):
+    """Stored outputs show in nbconvert/GitHub: no dropped GIF, no raw widget repr."""
+    path, book = nb
+    for cell in book["cells"]:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            assert "image/gif" not in data or "text/html" in data, \
+                f"{path.name}: a bare GIF output (nbconvert drops it): use mlcourse.plots.animate"
+            text = "".join(data.get("text/plain", ""))
+            assert not text.startswith("interactive("), f"{path.name}: a raw widget repr is stored"
+            assert "IPython.core.display.Image object" not in text, f"{path.name}: an image that needs a kernel"
+
+
 def test_title_badge_and_setup_cell_in_sync(nb):
     path, book = nb
     first = _src(book["cells"][0])

@@ -63,3 +63,27 @@ def test_js_numbers_writes_whole_floats_as_javascript_does(tmp_path, monkeypatch
     st = nb["metadata"]["widgets"][b.WIDGET_STATE]["state"]["m"]["state"]
     assert st == {"max": 1750, "value": 0.5, "min": 0, "children": [1, "x"]}
     assert isinstance(st["max"], int)
+
+
+def test_static_views_make_stored_outputs_readable_without_a_kernel(tmp_path, monkeypatch):
+    import base64
+    import io
+
+    from PIL import Image
+
+    b = _bench(tmp_path, monkeypatch)
+    frames = [Image.new("RGB", (4, 4), c) for c in ((255, 0, 0), (0, 0, 255))]
+    gif = io.BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:])
+    nb = {"cells": [{"outputs": [
+        {"data": {"image/gif": base64.b64encode(gif.getvalue()).decode(), "text/plain": "<IPython.core.display.Image object>"}},
+        {"data": {b.WIDGET_VIEW: {"model_id": "x"}, "text/plain": "interactive(children=(FloatSlider(value=1.0"}},
+    ]}]}
+    assert b.static_views(nb) == 2
+    anim, slider = nb["cells"][0]["outputs"]
+    assert anim["data"]["text/html"].startswith('<img src="data:image/gif;base64,')
+    with Image.open(io.BytesIO(base64.b64decode(anim["data"]["image/png"]))) as still:
+        assert still.getpixel((0, 0))[2] > 200  # the last frame (blue)
+    assert "image/gif" not in anim["data"] and "2 frames" in anim["data"]["text/plain"]
+    assert slider["data"]["text/plain"].startswith("(an interactive slider")
+    assert b.static_views(nb) == 0  # idempotent

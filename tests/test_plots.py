@@ -48,8 +48,8 @@ def test_animate_gif_and_html(tmp_path, monkeypatch):
     fig, ax = plt.subplots()
     line, = ax.plot([], [])
     out = plots.animate(fig, lambda i: line.set_data([0, 1], [0, i]), 3, save_as=tmp_path / "a.gif")
-    assert out.data[:6] in (b"GIF89a", b"GIF87a")
-    assert (tmp_path / "a.gif").read_bytes() == out.data
+    assert out.gif[:6] in (b"GIF89a", b"GIF87a") and out.still_png[:4] == b"\x89PNG"
+    assert (tmp_path / "a.gif").read_bytes() == out.gif
     assert not list(tmp_path.glob("*.part"))
     fig, ax = plt.subplots()
     html = plots.animate(fig, lambda i: None, 2, html=True)
@@ -68,7 +68,25 @@ def test_animate_does_not_save_in_smoke(tmp_path, monkeypatch):
     monkeypatch.setenv("MLCOURSE_PROFILE", "smoke")
     fig, ax = plt.subplots()
     out = plots.animate(fig, lambda i: None, 2, save_as=tmp_path / "a.gif")
-    assert out.data[:3] == b"GIF" and not (tmp_path / "a.gif").exists()
+    assert out.gif[:3] == b"GIF" and not (tmp_path / "a.gif").exists()
+
+
+def test_an_animation_shows_in_nbconvert_html(tmp_path, monkeypatch):
+    """nbconvert drops a bare image/gif; the <img> animates and the PNG is the fallback."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    monkeypatch.setenv("MLCOURSE_PROFILE", "smoke")
+    fig, ax = plt.subplots()
+    anim = plots.animate(fig, lambda i: ax.set_title(f"frame {i}"), 3)
+    bundle = anim._repr_mimebundle_()
+    assert set(bundle) == {"text/html", "image/png", "text/plain"}
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("anim", outputs=[
+        nbformat.v4.new_output("display_data", data=bundle)]))
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    assert 'src="data:image/gif;base64,' in html
+    assert "IPython.core.display.Image object" not in html
 
 
 def test_heatmap_text_is_readable_with_any_colormap():
