@@ -17,12 +17,12 @@ COLAB_PY := $(COLAB_VENV)/bin/python
 COLAB_STAMP := $(COLAB_VENV)/.installed
 PYTHON_COLAB ?=
 
-.PHONY: lab test test-colab bench data sync clean
+.PHONY: lab practice test test-colab bench data sync clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "== [1/3] creating $(VENV) with $$($(PYTHON) --version 2>&1)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "== [2/3] installing the pinned packages (about 3.5 GB; 1-5 minutes, depending on the connection)"
+	@echo "== [2/3] installing the pinned packages (about 3.5 GB with the CPU build of torch; 1-5 minutes, depending on the connection)"
 	$(PY) -m pip install -q -r requirements.txt
 	@echo "== [3/3] installing mlcourse from this folder, then checking the environment"
 	$(PY) -m pip install -q --no-deps -e .
@@ -34,9 +34,18 @@ $(STAMP): requirements.txt pyproject.toml
 # machine. As root (Docker, cloud VMs, WSL) JupyterLab needs --allow-root: added, with a note.
 ARGS ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+LAB_DIR ?= notebooks
 lab: $(STAMP)
 	@$(if $(ROOT_FLAG),echo "== running as root: starting JupyterLab with --allow-root")
-	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(ARGS) notebooks/
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(ARGS) $(LAB_DIR)/
+
+# Your own copies of the notebooks in practice/ (ignored by git), so that `git pull` updates
+# notebooks/ without touching your work. Copies only the notebooks you do not have yet.
+practice: $(STAMP)
+	@mkdir -p practice
+	@for f in notebooks/*.ipynb; do t=practice/$$(basename $$f); \
+		if [ -e $$t ]; then echo "kept   $$t (your copy)"; else cp $$f $$t && echo "copied $$t"; fi; done
+	$(MAKE) --no-print-directory lab LAB_DIR=practice
 
 # Checkpoints go to a fresh folder, so that Days 11/12 train (not resume an earlier test run).
 test: $(STAMP)
