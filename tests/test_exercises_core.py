@@ -298,3 +298,11 @@ def test_the_time_limit_gives_an_outer_alarm_its_time_back():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_crash_on_fresh_inputs_says_the_example_was_right():
+    def fixed_size(x):
+        return x.reshape(3) ** 2  # works for the check's 3 numbers only
+
+    res = _Square().evaluate(fixed_size)
+    assert res.status == "incorrect" and "new random inputs" in res.message and "raised" in res.message

@@ -472,8 +472,8 @@ class Exercise:
             if args is None:
                 return
             want = self.reference()(*([_copy(a) for a in args] if self.copy_args else args))
-            out = call(fn, *args, what=f"`{self.name}`", copy=self.copy_args)
             try:
+                out = call(fn, *args, what=f"`{self.name}`", copy=self.copy_args)
                 self.fresh_compare(out, want)
             except Wrong as exc:
                 raise Wrong(f"right on the check's example, but not on new random inputs{_shapes(args)}: "
