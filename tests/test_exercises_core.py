@@ -301,8 +301,12 @@ def test_the_time_limit_gives_an_outer_alarm_its_time_back():
 
 
 def test_a_crash_on_fresh_inputs_says_the_example_was_right():
+    class FiveNumbers(_Square):
+        def fresh_args(self, rng):
+            return (rng.normal(size=5),)
+
     def fixed_size(x):
         return x.reshape(3) ** 2  # works for the check's 3 numbers only
 
-    res = _Square().evaluate(fixed_size)
+    res = FiveNumbers().evaluate(fixed_size)
     assert res.status == "incorrect" and "new random inputs" in res.message and "raised" in res.message
