@@ -77,3 +77,101 @@ def test_rms_norm_mistakes():
     assert "square root" in _msg(day12.q4, lambda x, w, eps=1e-5: x / ((x ** 2).mean(-1, keepdim=True) + eps) * w)
     assert day12.q4.evaluate(lambda x, w, eps=1e-5: x / torch.sqrt((x ** 2).mean(-1, keepdim=True) + eps) * w).correct
     assert np.isfinite(day12.q4.reference()(np.ones((2, 3)), np.ones(3))).all()
+
+
+def test_bpe_merge_swapped_return_and_lost_last_id():
+    ref = day12.q2.reference()
+    msg = _msg(day12.q2, lambda ids, n: ref(ids, n)[::-1])
+    assert "wrong order" in msg and "return pair, new_ids" in msg
+
+    def stops_early(ids, new_id):  # a for loop over range(len(ids) - 1) never copies the last id
+        pair, out, skip = Counter(zip(ids, ids[1:])).most_common(1)[0][0], [], False
+        for i in range(len(ids) - 1):
+            if skip:
+                skip = False
+            elif (ids[i], ids[i + 1]) == pair:
+                out.append(new_id)
+                skip = True
+            else:
+                out.append(ids[i])
+        return pair, out
+
+    assert "last id, 3, is missing" in _msg(day12.q2, stops_early)
+
+
+def test_rms_norm_sum_instead_of_mean_and_keepdim():
+    msg = _msg(day12.q4, lambda x, w, eps=1e-5: x / x.norm(dim=-1, keepdim=True) * w)
+    assert "*sum* of squares" in msg
+    assert "keepdim=True" in _msg(day12.q4, lambda x, w, eps=1e-5: x / torch.sqrt((x ** 2).mean(-1) + eps) * w)
+
+
+def test_fresh_inputs_catch_hard_coded_sizes():
+    # the causal mask built for the example's 5 positions, whatever the input
+    fixed_mask = torch.tril(torch.ones(5, 5, dtype=torch.bool))
+    assert day12.q1.evaluate(lambda s: s.masked_fill(~fixed_mask, float("-inf")).softmax(-1)).status == "incorrect"
+    # the example's scale 1/sqrt(4) hard-coded in the KV-cache step
+    def sqrt4(K, V, q, k, v):
+        K, V = torch.cat([K, k], 2), torch.cat([V, v], 2)
+        return (q @ K.transpose(-2, -1) / 2).softmax(-1) @ V, K, V
+    assert "new random inputs" in _msg(day12.q5, sqrt4)
+
+
+# --- 5. build it: one attention step with a KV cache ----------------------------------------
+
+F = pytest.importorskip("torch.nn.functional")
+
+
+def _step(out_fn, grow=lambda C, c: torch.cat([C, c], dim=2), order=("out", "K", "V")):
+    """A KV-cache step whose parts can be made wrong one at a time."""
+    def kv_attention_step(K, V, q, k, v):
+        K2, V2 = grow(K, k), grow(V, v)
+        parts = {"out": out_fn(q, K2, V2, K, V), "K": K2, "V": V2, "oldK": K, "oldV": V}
+        return tuple(parts[p] for p in order)
+    return kv_attention_step
+
+
+def test_kv_cache_step_right_answers_pass():
+    q5 = day12.q5
+    assert q5.evaluate(q5.reference()).correct
+    assert q5.evaluate(_step(lambda q, K, V, *_: F.scaled_dot_product_attention(q, K, V))).correct
+    assert q5.evaluate(_step(lambda q, K, V, *_: (q @ K.transpose(-2, -1) / q.shape[-1] ** 0.5).softmax(-1) @ V)).correct
+    f32 = _step(lambda q, K, V, *_: F.scaled_dot_product_attention(q.float(), K.float(), V.float()))
+    assert q5.evaluate(f32).correct  # float32 work is judged at float32 tolerance
+
+
+def test_kv_cache_step_mistakes():
+    q5 = day12.q5
+    sdpa = lambda q, K, V, *_: F.scaled_dot_product_attention(q, K, V)  # noqa: E731
+    scaled = lambda s: (lambda q, K, V, *_: (q @ K.transpose(-2, -1) * s(q)).softmax(-1) @ V)  # noqa: E731
+    assert "read position 0 only" in _msg(q5, _step(
+        lambda q, K, V, *_: F.scaled_dot_product_attention(q, K, V, is_causal=True)))
+    assert "did not attend to itself" in _msg(q5, _step(lambda q, K, V, oldK, oldV: sdpa(q, oldK, oldV)))
+    assert "not scaled" in _msg(q5, _step(scaled(lambda q: 1.0)))
+    assert "divided by d" in _msg(q5, _step(scaled(lambda q: 1 / q.shape[-1])))
+    assert "wrong axis" in _msg(q5, _step(lambda q, K, V, *_: (q @ K.transpose(-2, -1)).softmax(-2) @ V))
+    assert "keys and values are swapped" in _msg(q5, _step(lambda q, K, V, *_: sdpa(q, V, K)))
+    assert "comes first" in _msg(q5, _step(sdpa, grow=lambda C, c: torch.cat([c, C], dim=2)))
+    assert "Concatenate along `dim=2`" in _msg(q5, _step(sdpa, grow=lambda C, c: torch.cat([C, c], dim=-1)))
+    assert "still has 5 positions" in _msg(q5, _step(sdpa, order=("out", "oldK", "oldV")))
+    assert "caches are swapped" in _msg(q5, _step(sdpa, order=("out", "V", "K")))
+    assert "wrong order" in _msg(q5, _step(sdpa, order=("K", "V", "out")))
+    assert "return three things" in _msg(q5, lambda K, V, q, k, v: sdpa(q, torch.cat([K, k], 2), torch.cat([V, v], 2)))
+
+
+def test_kv_cache_step_blanks_are_not_attempted():
+    from mlcourse.exercises import ____
+
+    def starter(K, V, q, k, v):  # the notebook's starter cell
+        K = torch.cat([K, ____], dim=____)
+        V = ____
+        scores = ____
+        out = ____
+        return out, K, V
+
+    def half_done(K, V, q, k, v):
+        K, V = torch.cat([K, k], dim=2), torch.cat([V, v], dim=2)
+        out = ____
+        return out, K, V
+
+    assert day12.q5.evaluate(starter).status == "not_attempted"
+    assert day12.q5.evaluate(half_done).status == "not_attempted"

@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 
-from . import Exercise, Wrong, as_array, call, check_close, check_finite, check_shape
+from . import Exercise, NotAttempted, Wrong, _is_blank, as_array, call, check_close, check_finite, check_shape
 
 _rng = np.random.default_rng(12)
 
@@ -32,10 +32,15 @@ class CausalWeights(Exercise):
     name = "causal_weights"
     title = "Exercise 1 — causal attention weights from raw scores"
     hints = (
-        "Row i of `scores` holds query i's scores for keys 0..T-1. Keys j > i are the future: give them "
-        "a score of -inf *before* the softmax, so that their weight becomes exactly 0.",
-        "`mask = torch.tril(torch.ones(T, T, dtype=torch.bool))`, then "
-        "`scores.masked_fill(~mask, float('-inf')).softmax(dim=-1)` — softmax over the last axis (the keys).",
+        "Row i of `scores` holds query i's scores for the keys 0..T-1. Keys j > i are the future: give "
+        "them a score of -inf *before* the softmax, so that their weight becomes exactly 0 (e^-inf = 0) "
+        "and the remaining weights of the row still sum to 1.",
+        "Build a (T, T) boolean mask that is True on and below the diagonal with `torch.tril` (of a "
+        "`torch.ones(T, T, dtype=torch.bool)`), then put `float('-inf')` where the mask is False with "
+        "`Tensor.masked_fill` (it fills where its mask is True, so give it the negation `~mask`).",
+        "Two details decide it. Keep the diagonal (query i reads key i too: a row of -inf only gives NaN "
+        "after the softmax). And take the softmax over the *last* axis, `dim=-1` (the keys): each row, one "
+        "query, must sum to 1.",
     )
     solution_code = """
         def causal_weights(scores):
@@ -81,6 +86,12 @@ class CausalWeights(Exercise):
         check_close(out, want, "the attention weights", rtol=1e-5, atol=1e-7)
         return "each row sums to 1 and puts zero weight on the future."
 
+    def fresh_args(self, rng):
+        import torch
+
+        T = int(rng.integers(2, 9))  # any length, not just the example's 5
+        return (torch.from_numpy(rng.normal(scale=2.0, size=(T, T))),)
+
 
 # --- 2. one BPE merge ----------------------------------------------------------------------
 
@@ -100,10 +111,13 @@ class BPEMerge(Exercise):
     name = "bpe_merge_step"
     title = "Exercise 2 — one step of byte-pair encoding"
     hints = (
-        "First count every adjacent pair: `Counter(zip(ids, ids[1:]))`, and take the most frequent one "
-        "(`.most_common(1)[0][0]`). Then walk through `ids` from left to right.",
-        "While walking: if `ids[i], ids[i+1]` is the pair, append `new_id` and jump by 2; otherwise append "
-        "`ids[i]` and move by 1. Return `(pair, new_ids)`.",
+        "Two steps. First find the most frequent pair of *neighbouring* ids. Then walk through `ids` "
+        "from left to right and replace each occurrence of that pair by the single id `new_id`.",
+        "`zip(ids, ids[1:])` lists the neighbouring pairs, and `Counter(...).most_common(1)` gives the most "
+        "frequent one with its count, as `[(pair, count)]`.",
+        "The replacing needs a `while` loop with an index `i` (a `for` loop cannot skip): when `ids[i]` and "
+        "`ids[i + 1]` form the pair, append `new_id` and advance by 2; otherwise copy `ids[i]` and advance by 1. "
+        "Watch the last id (there is no `ids[i + 1]` after it). Return the pair first, then the new list.",
     )
     solution_code = """
         def bpe_merge_step(ids, new_id):
@@ -130,6 +144,11 @@ class BPEMerge(Exercise):
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise Wrong("return two things: the merged pair and the new list, as `return pair, new_ids`.")
         pair, new = out
+        if (hasattr(pair, "__len__") and len(pair) != 2 and hasattr(new, "__len__") and len(new) == 2
+                and not hasattr(new[0], "__len__")):
+            raise Wrong(f"the two results are in the wrong order: the first value has {len(pair)} ids, so it "
+                        f"looks like the merged list, and the second, {tuple(new)!r}, like the pair. Return the "
+                        "pair first: `return pair, new_ids`.")
         try:
             pair = tuple(int(p) for p in pair)
         except (TypeError, ValueError):
@@ -152,7 +171,39 @@ class BPEMerge(Exercise):
                         "a token (9 1). After a merge, continue *after* the pair.")
         if got != want:
             raise Wrong(f"expected {want}, got {got}. Walk from left to right; after a merge skip both ids.")
+        short = [1, 2, 1, 2, 3]  # the last id is not part of a merge: a loop that stops early loses it
+        out2 = call(fn, list(short), 7, what="`bpe_merge_step`")
+        got2 = [int(v) for v in as_array(out2[1] if isinstance(out2, (tuple, list)) and len(out2) == 2
+                                          else out2, "the merged ids").ravel()]
+        if got2 == [7, 7]:
+            raise Wrong(f"on {short} (pair (1, 2)) you returned {got2}: the last id, 3, is missing. Your loop stops "
+                        "one id early; copy the last id too when it is not part of a pair.")
+        if got2 != [7, 7, 3]:
+            raise Wrong(f"on {short} the pair (1, 2) gives [7, 7, 3], but you returned {got2}.")
         return f"the pair (1, 1) became token 9: {len(ids)} ids -> {len(got)}."
+
+    def fresh_args(self, rng):
+        while True:  # a list whose most frequent pair is unique (a tie could be broken either way)
+            n_sym = int(rng.integers(2, 5))
+            ids = [int(t) for t in rng.integers(0, n_sym, size=int(rng.integers(8, 30)))]
+            top = Counter(zip(ids, ids[1:])).most_common(2)
+            if len(top) == 1 or top[0][1] > top[1][1]:
+                return ids, n_sym + int(rng.integers(0, 50))
+
+    def fresh_compare(self, out, want):
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise Wrong("return two things: the merged pair and the new list, as `return pair, new_ids`.")
+        try:
+            pair, new = tuple(int(p) for p in out[0]), [int(t) for t in out[1]]
+        except (TypeError, ValueError):
+            raise Wrong("return the pair (two ids) first, then the new list of ids.") from None
+        if pair != tuple(want[0]):
+            raise Wrong(f"the most frequent adjacent pair is {tuple(want[0])}, but you chose {pair}.")
+        if new == list(want[1])[:-1]:
+            raise Wrong(f"the merged list should be {list(want[1])}, but yours lacks its last id: copy the last "
+                        "id too when it is not part of a pair.")
+        if new != list(want[1]):
+            raise Wrong(f"the merged list should be {list(want[1])}, but it is {new}.")
 
 
 # --- 3. RoPE on one pair ---------------------------------------------------------------------
@@ -161,10 +212,13 @@ class RopePair(Exercise):
     name = "rope_pair"
     title = "Exercise 3 — rotary position embedding of one 2-D pair"
     hints = (
-        "RoPE turns the pair (x1, x2) by the angle `pos * theta`: a rotation in the plane, like the hand "
-        "of a clock. The rotation matrix is [[cos a, -sin a], [sin a, cos a]].",
-        "`a = pos * theta`; return `(x1 * cos(a) - x2 * sin(a), x1 * sin(a) + x2 * cos(a))` "
-        "(with `math.cos`, `math.sin`).",
+        "RoPE turns the pair (x1, x2), seen as a point of the plane, by the angle `pos * theta` around the "
+        "origin, like the hand of a clock (but counter-clockwise). The angle grows with the position.",
+        "A turn by the angle a is the rotation matrix [[cos a, -sin a], [sin a, cos a]] times the column "
+        "(x1, x2), where the angle a is the position times theta (`math.cos`, `math.sin`).",
+        "Multiply out the matrix row by row: the first result mixes x1 with *minus* x2, the second x1 with "
+        "*plus* x2. Two quick checks: pos = 0 must give (x1, x2) back, and the length sqrt(x1² + x2²) "
+        "must not change.",
     )
     solution_code = """
         def rope_pair(x1, x2, pos, theta):
@@ -206,6 +260,10 @@ class RopePair(Exercise):
         return ("a rotation by pos * theta. Shift query and key by the same number of positions and their "
                 f"dot product stays the same ({q @ k:.4f} = {q2 @ k2:.4f}): attention sees relative positions.")
 
+    def fresh_args(self, rng):
+        x1, x2 = rng.normal(size=2)
+        return float(x1), float(x2), int(rng.integers(0, 100)), float(rng.uniform(0.01, 1.0))
+
 
 # --- 4. RMSNorm ------------------------------------------------------------------------------
 
@@ -213,9 +271,12 @@ class RMSNormEx(Exercise):
     name = "rms_norm"
     title = "Exercise 4 — RMSNorm"
     hints = (
-        "RMSNorm divides each row (the last axis) by its root mean square sqrt(mean(x**2) + eps), then "
-        "multiplies by `weight`. Unlike LayerNorm it does not subtract the mean.",
-        "`x / torch.sqrt((x ** 2).mean(dim=-1, keepdim=True) + eps) * weight`",
+        "RMSNorm rescales each row of `x` (one position's C features) so that its root mean square is 1, "
+        "then multiplies by the learned scale `weight`. Unlike LayerNorm it does not subtract the mean.",
+        "The root mean square of a row is sqrt(mean(x²) + eps): square, average over the C features "
+        "(`.mean(dim=-1, ...)`), add eps, take the square root (`torch.sqrt`). Divide x by it.",
+        "Shapes: `x` is (N, C). Average with `keepdim=True`, so that the (N, 1) result divides every row "
+        "by its own number (broadcasting); `weight` (C,) then multiplies every row alike.",
     )
     solution_code = """
         def rms_norm(x, weight, eps=1e-5):
@@ -232,7 +293,14 @@ class RMSNormEx(Exercise):
 
         x = _rng.normal(loc=0.7, size=(3, 6))
         w = _rng.uniform(0.5, 1.5, size=6)
-        out = as_array(call(fn, torch.tensor(x), torch.tensor(w), 1e-5, what="`rms_norm`"), "the normalised x")
+        try:
+            out = call(fn, torch.tensor(x), torch.tensor(w), 1e-5, what="`rms_norm`")
+        except Wrong as exc:
+            if "must match the size of tensor" in str(exc):
+                raise Wrong(f"{exc} Here x is (3, 6) and the mean over the last axis is (3,), which cannot "
+                            "divide a (3, 6) tensor: keep the axis with `keepdim=True` to get (3, 1).") from None
+            raise
+        out = as_array(out, "the normalised x")
         check_shape(out, (3, 6), "the normalised x")
         check_finite(out, "the normalised x")
         want = x / np.sqrt((x ** 2).mean(-1, keepdims=True) + 1e-5) * w
@@ -243,6 +311,10 @@ class RMSNormEx(Exercise):
         if np.allclose(out, x / np.sqrt((x ** 2).mean(0, keepdims=True) + 1e-5) * w, atol=1e-6):
             raise Wrong("you averaged over the wrong axis (the rows). Normalise each row: mean over "
                         "dim=-1 with keepdim=True.")
+        if np.allclose(out, x / np.sqrt((x ** 2).sum(-1, keepdims=True) + 1e-5) * w, atol=1e-6) or \
+                np.allclose(out, x / np.linalg.norm(x, axis=-1, keepdims=True) * w, atol=1e-6):
+            raise Wrong("you divided by the length of each row, the square root of the *sum* of squares. RMSNorm "
+                        "uses the *mean* of the squares (the sum divided by C): `.mean(dim=-1, keepdim=True)`.")
         if np.allclose(out, want / w, atol=1e-6):
             raise Wrong("the scale `weight` is missing: multiply the normalised x by it.")
         if np.allclose(out, x / ((x ** 2).mean(-1, keepdims=True) + 1e-5) * w, atol=1e-6):
@@ -250,6 +322,160 @@ class RMSNormEx(Exercise):
         check_close(out, want, "the normalised x", rtol=1e-5, atol=1e-7)
         return "each row now has a root mean square of 1 (before the learned scale)."
 
+    def fresh_args(self, rng):
+        import torch
 
-q1, q2, q3, q4 = CausalWeights(), BPEMerge(), RopePair(), RMSNormEx()
-ALL = [q1, q2, q3, q4]
+        n, c = int(rng.integers(1, 7)), int(rng.integers(2, 12))
+        x = torch.from_numpy(rng.normal(loc=rng.normal(), size=(n, c)))
+        return x, torch.from_numpy(rng.uniform(0.5, 1.5, size=c)), 1e-5
+
+
+# --- 5. build it: one attention step with a KV cache ----------------------------------------
+
+def _attend(q, K, V, scale=None):
+    """Attention of the queries ``q`` (..., 1, d) over all the keys K and values V (no mask)."""
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    return _softmax(q @ np.swapaxes(K, -1, -2) * scale) @ V
+
+
+class KVCacheStep(Exercise):
+    name = "kv_attention_step"
+    title = "Exercise 5 — build it: one attention step with a KV cache"
+    hints = (
+        "The caches hold the keys and values of the T positions already generated. The new token adds its "
+        "own key and value at the *end* of the time axis, and then its query attends to all T + 1 keys. "
+        "No mask is needed: everything in the cache is in the past, and the token may read itself.",
+        "Grow each cache with `torch.cat` along the time axis, `dim=2`. Then it is the attention of "
+        "section 5.2 for one query: softmax(q Kᵀ / √d) V, where Kᵀ is `K.transpose(-2, -1)` and d is "
+        "`q.shape[-1]`.",
+        "Follow the shapes: q (B, H, 1, d) @ Kᵀ (B, H, d, T+1) gives the scores (B, H, 1, T+1); the softmax "
+        "runs over the last axis (the keys); the weights @ V (B, H, T+1, d) give (B, H, 1, d). If you use "
+        "`F.scaled_dot_product_attention`, do not pass `is_causal=True`: with one query PyTorch aligns its "
+        "mask to the top left, and the new token would see position 0 only.",
+    )
+    solution_code = """
+        def kv_attention_step(K, V, q, k, v):
+            K = torch.cat([K, k], dim=2)                        # (B, H, T+1, d): the new key at the end
+            V = torch.cat([V, v], dim=2)
+            scores = q @ K.transpose(-2, -1) / math.sqrt(q.shape[-1])   # (B, H, 1, T+1)
+            out = scores.softmax(dim=-1) @ V                    # (B, H, 1, d)
+            return out, K, V
+    """
+
+    def reference(self):
+        import torch
+
+        def kv_attention_step(K, V, q, k, v):
+            K = torch.cat([K, k], dim=2)
+            V = torch.cat([V, v], dim=2)
+            scores = q @ K.transpose(-2, -1) / math.sqrt(q.shape[-1])
+            return scores.softmax(dim=-1) @ V, K, V
+        return kv_attention_step
+
+    @staticmethod
+    def _run(fn, K, V, q, k, v):
+        """Call the learner's step; return (out, K, V) as NumPy arrays, or explain what is wrong."""
+        import torch
+
+        T = K.shape[2]
+        args = [torch.from_numpy(a) for a in (K, V, q, k, v)]
+        try:
+            res = call(fn, *args, what="`kv_attention_step`")
+        except Wrong as exc:
+            if "Sizes of tensors must match" in str(exc):
+                raise Wrong(f"`torch.cat` could not join the cache and the new key along the axis you chose. It "
+                            "joins tensors along one axis, and all the other axes must be equal: the cache "
+                            f"(B, H, {T}, d) and the new key (B, H, 1, d) differ only on axis 2, the time "
+                            "axis. Concatenate along `dim=2`.") from None
+            raise
+        if not isinstance(res, (tuple, list)) or len(res) != 3:
+            got = f"{len(res)} values" if isinstance(res, (tuple, list)) else f"a {type(res).__name__}"
+            raise Wrong(f"return three things, the output and the two grown caches: `return out, K, V` "
+                        f"(you returned {got}).")
+        if any(_is_blank(r) for r in res):
+            raise NotAttempted("your function still returns a blank ____.")
+        return tuple(as_array(r, what) for r, what in
+                     zip(res, ("the output", "the grown key cache", "the grown value cache")))
+
+    def verify(self, fn):
+        B, H, T, d = 2, 3, 5, 4
+        Q, Kf, Vf = (_rng.normal(size=(B, H, T + 1, d)) for _ in range(3))
+        K, V, q, k, v = Kf[:, :, :T], Vf[:, :, :T], Q[:, :, T:], Kf[:, :, T:], Vf[:, :, T:]
+        out, K2, V2 = self._run(fn, K, V, q, k, v)
+        if out.shape != q.shape and q.shape in (K2.shape, V2.shape):
+            raise Wrong(f"the three results are in the wrong order: the output has the shape of q, {q.shape}, "
+                        f"and the caches {Kf.shape}. Return the output first: `return out, K, V`.")
+
+        # the caches: (B, H, T+1, d), the new position last
+        for got, old, new, want, name in ((K2, K, k, Kf, "key"), (V2, V, v, Vf, "value")):
+            what = f"the grown {name} cache"
+            if got.shape == old.shape:
+                raise Wrong(f"{what} still has {T} positions, shape {old.shape}: append the new {name} "
+                            f"(`torch.cat` along dim=2) and return the grown cache, shape {want.shape}.")
+            check_shape(got, want.shape, what)
+            if np.allclose(got, np.concatenate([new, old], axis=2)):
+                raise Wrong(f"in {what} the new {name} comes first. The cache is in the order of the positions: "
+                            "the newest position goes at the *end*, `torch.cat([K, k], dim=2)`.")
+            if got is K2 and np.allclose(got, Vf):
+                raise Wrong("the key cache holds the values: the two caches are swapped. Append k to K and v "
+                            "to V, and return `out, K, V` in this order.")
+            check_close(got, want, what)
+
+        # the output: the new query's attention over the T cached positions and itself
+        want = _attend(q, Kf, Vf)
+        check_shape(out, want.shape, "the output")
+        check_finite(out, "the output")
+        if not np.allclose(out, want, rtol=1e-5, atol=1e-7):
+            mistakes = [
+                (_attend(q, K, V), "the new token did not attend to itself: its output uses the cached keys "
+                 "and values only. Grow the caches *first*, then attend with the grown K and V."),
+                (np.broadcast_to(Vf[:, :, :1], want.shape), "the new token read position 0 only. That is what "
+                 "`is_causal=True` does with a single query: PyTorch aligns the causal mask to the top left. "
+                 "Drop it: every key in the cache is in the past, so no mask is needed."),
+                (_attend(q, Kf, Vf, 1.0), "the scores are not scaled: divide q Kᵀ by √d (d = q.shape[-1]) "
+                 "before the softmax."),
+                (_attend(q, Kf, Vf, 1 / d), "the scores were divided by d; divide by √d, `math.sqrt(d)`."),
+                (Vf.sum(axis=2, keepdims=True), "every weight is 1, so the output is the sum of the values: "
+                 "the softmax ran over the wrong axis (the single query). Take it over the keys, `dim=-1`."),
+                (_attend(q, Vf, Kf), "keys and values are swapped: the scores compare q with the keys K, and "
+                 "the weights then average the values V."),
+            ]
+            for wrong, message in mistakes:
+                if np.allclose(out, wrong, rtol=1e-5, atol=1e-7):
+                    raise Wrong(message)
+            check_close(out, want, "the output")
+
+        # decode token by token from an empty cache: every step equals full causal attention
+        n = 6
+        Q, Kf, Vf = (_rng.normal(size=(1, 2, n, d)) for _ in range(3))
+        full = np.empty_like(Q)
+        for t in range(n):
+            full[:, :, t] = _attend(Q[:, :, t:t + 1], Kf[:, :, :t + 1], Vf[:, :, :t + 1])[:, :, 0]
+        K, V, worst = Kf[:, :, :0], Vf[:, :, :0], 0.0
+        for t in range(n):
+            out, K, V = self._run(fn, K, V, Q[:, :, t:t + 1], Kf[:, :, t:t + 1], Vf[:, :, t:t + 1])
+            if out.shape != (1, 2, 1, d) or not np.allclose(out[:, :, 0], full[:, :, t], rtol=1e-5, atol=1e-7):
+                raise Wrong(f"right for one step, but decoding {n} tokens one by one from an empty cache "
+                            f"(shape (1, 2, 0, {d})) differs from full causal attention at step {t + 1}.")
+            worst = max(worst, float(np.abs(out[:, :, 0] - full[:, :, t]).max()))
+        return (f"decoding {n} tokens one at a time with your cache gives full causal attention's outputs "
+                f"(largest difference {worst:.1e}), with one query per step instead of t.")
+
+    def fresh_args(self, rng):
+        import torch
+
+        B, H, T = (int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(1, 10)))
+        d = int(rng.choice([2, 4, 8, 16]))
+        K, V = (torch.from_numpy(rng.normal(size=(B, H, T, d))) for _ in range(2))
+        q, k, v = (torch.from_numpy(rng.normal(size=(B, H, 1, d))) for _ in range(3))
+        return K, V, q, k, v
+
+    def fresh_compare(self, out, want):
+        if not isinstance(out, (tuple, list)) or len(out) != 3:
+            raise Wrong("return three things, the output and the two grown caches: `return out, K, V`.")
+        for o, w, what in zip(out, want, ("the output", "the grown key cache", "the grown value cache")):
+            check_close(o, w, what)
+
+
+q1, q2, q3, q4, q5 = CausalWeights(), BPEMerge(), RopePair(), RMSNormEx(), KVCacheStep()
+ALL = [q1, q2, q3, q4, q5]
