@@ -1,9 +1,11 @@
 """Day 10's exercises: typical wrong answers get the right explanation."""
 
+import textwrap
+
 import numpy as np
 import pytest
 
-from mlcourse.exercises import day10
+from mlcourse.exercises import ____, day10
 
 torch = pytest.importorskip("torch")
 
@@ -39,28 +41,92 @@ def test_padding_mask_mistakes():
     assert "dtype is torch.float32" in msg and "padding" in msg and "future" not in msg
 
 
-def test_attention_weights_mistakes():
-    def make(scale=None, axis=-1, after=False, invert=False, stable=True):
-        def f(q, k, mask=None):
-            s = q @ k.T / (np.sqrt(q.shape[-1]) if scale is None else scale)
-            if mask is not None and not after:
-                s = np.where(~mask if invert else mask, s, -np.inf)
-            if stable:
-                s = s - s.max(axis=axis, keepdims=True)
-            e = np.exp(s)
-            w = e / e.sum(axis=axis, keepdims=True)
-            return w * mask if (after and mask is not None) else w
+def _solution(q):
+    """The exercise's own solution_code, run as a learner would paste it."""
+    scope = {"np": np, "torch": torch}
+    exec(textwrap.dedent(q.solution_code), scope)
+    return scope[q.name]
+
+
+def test_solutions_as_written_pass():
+    for q in day10.ALL:
+        assert q.evaluate(_solution(q)).correct, q.name
+
+
+def test_multi_head_attention_matches_torch_and_the_package():
+    from mlcourse.models import transformer as T
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 6, 16))
+    Ws = [rng.normal(size=(16, 16)) / 4 for _ in range(4)]
+    layer = T.MultiHeadAttention(16, 4, bias=False).double().eval()
+    with torch.no_grad():                       # nn.Linear computes x @ W.T: give it our matrices transposed
+        for proj, W in zip((layer.q_proj, layer.k_proj, layer.v_proj, layer.out_proj), Ws):
+            proj.weight.copy_(torch.from_numpy(W.T))
+    for causal in (False, True):
+        mask = T.causal_mask(6) if causal else None
+        with torch.no_grad():
+            pkg = layer(torch.from_numpy(x), mask=mask).numpy()
+        ref = day10.q3.reference()(x, *Ws, 4, causal)
+        assert np.allclose(ref, pkg, atol=1e-12)
+        assert np.allclose(day10._mha(x, *Ws, 4, causal), ref, atol=1e-12)
+
+
+MHA_STARTER = """
+def multi_head_attention(x, Wq, Wk, Wv, Wo, n_heads, causal=False):
+    N, T, D = x.shape
+    dh = D // n_heads
+    q, k, v = ____, ____, ____
+    scores = ____
+    if causal:
+        scores = ____
+    weights = ____
+    out = ____
+    return ____
+"""
+
+
+def test_multi_head_attention_mistakes():
+    scope = {"np": np, "____": ____}
+    exec(MHA_STARTER, scope)
+    assert day10.q3.evaluate(scope["multi_head_attention"]).status == "not_attempted"
+
+    def make(variant="right", stable=True):
+        def f(x, Wq, Wk, Wv, Wo, n_heads, causal=False):
+            if not stable:                       # the textbook softmax, without the max shift
+                N, T, D = x.shape
+                sp = lambda m: m.reshape(N, T, n_heads, -1).transpose(0, 2, 1, 3)
+                s = sp(x @ Wq) @ sp(x @ Wk).transpose(0, 1, 3, 2) / np.sqrt(D // n_heads)
+                if causal:
+                    s = np.where(np.tril(np.ones((T, T), dtype=bool)), s, -np.inf)
+                e = np.exp(s)
+                out = (e / e.sum(-1, keepdims=True)) @ sp(x @ Wv)
+                return out.transpose(0, 2, 1, 3).reshape(N, T, D) @ Wo
+            return day10._mha(x, Wq, Wk, Wv, Wo, n_heads, causal, variant)
         return f
 
     assert day10.q3.evaluate(make()).correct
-    assert "sqrt(d)" in _msg(day10.q3, make(scale=1.0))
-    assert "divided the scores by d" in _msg(day10.q3, make(scale=8.0))
-    assert "wrong axis" in _msg(day10.q3, make(axis=0))
-    assert "*after* the softmax" in _msg(day10.q3, make(after=True))
-    assert "wrong way round" in _msg(day10.q3, make(invert=True))
+    assert day10.q3.evaluate(lambda *a: make()(*a).astype(np.float32)).correct
+    msg = _msg(day10.q3, make("scale_D"))
+    assert "sqrt(D)" in msg and "sqrt(dh)" in msg
+    assert "not scaled" in _msg(day10.q3, make("no_scale"))
+    assert "its square root" in _msg(day10.q3, make("scale_dh"))
+    assert "mixes" in _msg(day10.q3, make("bad_split")) and "split wrongly" in _msg(day10.q3, make("bad_split"))
+    assert "merged wrongly" in _msg(day10.q3, make("bad_merge"))
+    assert "one big head" in _msg(day10.q3, make("one_head"))
+    assert "output projection is missing" in _msg(day10.q3, make("no_Wo"))
+    assert "wrong axis" in _msg(day10.q3, make("axis"))
+    assert "nn.Linear" in _msg(day10.q3, make("linear_T"))
+    assert "reads the future" in _msg(day10.q3, make("no_causal"))
+    assert "wrong way round" in _msg(day10.q3, make("triu"))
+    assert "diagonal" in _msg(day10.q3, make("strict"))
+    assert "*after* the softmax" in _msg(day10.q3, make("after"))
     with np.errstate(over="ignore", invalid="ignore"):
         assert "overflowed" in _msg(day10.q3, make(stable=False))
-    assert "transposed" in _msg(day10.q3, lambda q, k, mask=None: make()(q, k, mask).T)
+    assert "expected (2, 5, 12), got (2, 5, 4)" in _msg(day10.q3, lambda x, *a: make()(x, *a)[..., :4])
+    # an answer that works only for the example's sizes fails on the fresh random inputs
+    msg = _msg(day10.q3, lambda x, *a: make()(x, *a) if x.shape == (2, 5, 12) else np.zeros_like(x))
+    assert "new random inputs" in msg
 
 
 def test_gru_step_mistakes():
@@ -78,3 +144,18 @@ def test_clip_mistakes():
     assert "unchanged" in _msg(day10.q5, lambda gs, m: [g * m / np.sqrt(sum((x ** 2).sum() for x in gs)) for g in gs])
     assert "list" in _msg(day10.q5, lambda gs, m: np.concatenate([g.ravel() for g in gs]))
     assert "expected 2 arrays, got 1" in _msg(day10.q5, lambda gs, m: [gs[0]])
+
+
+def test_answers_that_ignore_their_inputs_fail():
+    """Hard-coded answers (the example's sizes, a fixed pad id) fail on the fresh random inputs."""
+    five = np.tril(np.ones((5, 5), dtype=bool))
+    assert "new random inputs" in _msg(day10.q1, lambda T: five if T == 5 else np.ones((1, 1), dtype=bool))
+    from mlcourse.exercises.day10 import _tokens
+
+    def only_example(t, pad_id=0):                # right for the example's (3, 6) tokens and nothing else
+        return (t != pad_id)[:, None, :] if t.shape == (3, 6) else (_tokens(pad_id) != pad_id)[:, None, :]
+
+    assert "new random inputs" in _msg(day10.q2, only_example)
+    ref4 = day10._gru
+    assert "new random inputs" in _msg(day10.q4, lambda x, h, p: ref4(x[:3], h[:3], p))
+    assert "new random inputs" in _msg(day10.q5, lambda gs, m: day10._clip(gs, 1.0))

@@ -1,8 +1,11 @@
 """Day 11's exercises: typical wrong answers get the right explanation."""
 
-import numpy as np
+import textwrap
 
-from mlcourse.exercises import day11
+import numpy as np
+import pytest
+
+from mlcourse.exercises import ____, day11
 
 
 def _msg(q, answer):
@@ -53,3 +56,93 @@ def test_gram_mistakes():
     assert "compares positions" in _msg(day11.q4, positions)
     assert "not by C*H*W" in _msg(day11.q4, lambda f: unnormalised(f) / f.size)
     assert "covariance" in _msg(day11.q4, lambda f: np.cov(f.reshape(f.shape[0], -1)))
+    assert "number of channels C = 4" in _msg(day11.q4, lambda f: unnormalised(f) / f.shape[0])
+
+
+def _solution(q):
+    """The exercise's own solution_code, run as a learner would paste it."""
+    scope = {"np": np}
+    exec(textwrap.dedent(q.solution_code), scope)
+    return scope[q.name]
+
+
+def test_solutions_as_written_pass_and_names_do_not_clash_with_the_lesson():
+    for q in day11.ALL:
+        assert q.evaluate(_solution(q)).correct, q.name
+    # the lesson defines `reparameterize(mu, logvar)` and `gram(f)`: the exercises must not overwrite them
+    assert day11.q1.name == "my_reparameterize" and day11.q4.name == "my_gram"
+    assert not {q.name for q in day11.ALL} & {"reparameterize", "gram"}
+
+
+def test_answers_that_ignore_their_inputs_fail():
+    mu, lv, eps = day11._MU, day11._LOGVAR, day11._EPS
+    assert "new random inputs" in _msg(day11.q1, lambda m, l, e: mu + np.exp(0.5 * lv) * eps)
+    kl = day11.q2.reference()
+    assert "new random inputs" in _msg(day11.q2, lambda m, l: kl(m, l) if m.shape == (2, 3) else kl(mu, lv))
+    assert "new random inputs" in _msg(day11.q3, lambda b: np.cumprod(1 - day11._BETAS))
+
+    def fixed_shape(f):                          # reshapes with the example's sizes (4, 5, 6)
+        g = f.reshape(4, 30)
+        return g @ g.T / 30
+
+    # it crashes on the fresh inputs: the crash is reported (the engine does not add "new random inputs" then)
+    assert "cannot reshape" in _msg(day11.q4, fixed_shape)
+
+
+def test_guided_step_matches_the_package_sampler():
+    torch = pytest.importorskip("torch")
+    from mlcourse.models import diffusion as D
+
+    sched = D.Schedule(12, "linear")
+    betas = sched.betas.double().numpy()
+    rng = np.random.default_rng(0)
+    x, eps_c, eps_u = (rng.normal(size=(2, 1, 4, 4)).astype(np.float32) for _ in range(3))
+    for t in (7, 0):
+        for w in (0.0, 3.0):
+            model = lambda xt, tt: torch.from_numpy((1 + w) * eps_c - w * eps_u)   # what D.Guided returns
+            torch.manual_seed(1)
+            z = torch.randn(x.shape).numpy()
+            torch.manual_seed(1)
+            pkg = sched.p_step(model, torch.from_numpy(x), t).numpy()
+            ours = day11.q5.reference()(x.astype(np.float64), t, eps_c, eps_u, w, betas, z)
+            assert np.allclose(ours, pkg, rtol=1e-5, atol=1e-5), (t, w)
+
+
+GUIDED_STARTER = """
+def guided_reverse_step(x_t, t, eps_cond, eps_uncond, w, betas, z):
+    eps = ____
+    alphas = ____
+    alpha_bars = ____
+    mean = ____
+    return ____
+"""
+
+
+def test_guided_step_mistakes():
+    scope = {"np": np, "____": ____}
+    exec(GUIDED_STARTER, scope)
+    assert day11.q5.evaluate(scope["guided_reverse_step"]).status == "not_attempted"
+
+    def make(variant):
+        return lambda x, t, ec, eu, w, b, z: day11._step(x, t, ec, eu, w, b, z, variant)
+
+    q = day11.q5
+    assert q.evaluate(make("right")).correct
+    assert q.evaluate(lambda *a: make("right")(*a).astype(np.float32)).correct
+    assert "wrong way" in _msg(q, make("swap"))
+    assert "s = 1 + w" in _msg(q, make("s_convention"))
+    assert "no guidance" in _msg(q, make("cond_only"))
+    assert "label is ignored" in _msg(q, make("uncond_only"))
+    assert "sqrt(1 - alpha-bar_t)" in _msg(q, make("alpha_not_bar"))
+    assert "one step off" in _msg(q, make("bar_prev"))
+    assert "running product of the alphas" in _msg(q, make("cumsum"))
+    assert "0-based" in _msg(q, make("t_minus_1"))
+    assert "square root, sqrt(alpha_t)" in _msg(q, make("no_sqrt_alpha"))
+    assert "instead of subtracted" in _msg(q, make("plus"))
+    assert "standard deviation" in _msg(q, make("var_not_std"))
+    assert "posterior variance" in _msg(q, make("posterior_var"))
+    assert "no noise was added" in _msg(q, make("no_noise"))
+    assert "t = 0, no noise is added" in _msg(q, make("noise_at_0"))
+    assert "expected (3, 1, 4, 4)" in _msg(q, lambda x, *a: make("right")(x, *a)[0])
+    # right on the example only: the fresh random inputs catch it
+    assert "new random inputs" in _msg(q, lambda x, t, ec, eu, w, b, z: make("right")(x, t, ec, eu, 2.0, b, z))

@@ -48,8 +48,11 @@ class CausalMask(Exercise):
     hints = (
         "Row i is the query (position i), column j the key. Position i may read positions 0, 1, ..., i: "
         "row 0 has one True, the last row is all True.",
-        "That is the lower triangle including the diagonal: `torch.tril(torch.ones(T, T, dtype=torch.bool))` "
-        "(or `np.tril(np.ones((T, T), dtype=bool))`).",
+        "That pattern is the lower triangle of a (T, T) matrix of ones, diagonal included: `torch.tril` "
+        "(or `np.tril`) keeps it and sets everything above the diagonal to 0.",
+        "Make the ones boolean from the start (`dtype=torch.bool`, or `dtype=bool` in NumPy): a float mask of "
+        "1.0s and 0.0s is *added* to the scores by `F.scaled_dot_product_attention` and blocks nothing. Keep "
+        "the diagonal: the default `diagonal=0` of tril does.",
     )
     solution_code = """
         def causal_mask(T):
@@ -87,6 +90,9 @@ class CausalMask(Exercise):
         _require_bool_dtype(call(fn, T, what="`causal_mask`"), "your mask", "the future leaks in")
         return "row = query, column = key; position i reads positions 0..i."
 
+    def fresh_args(self, rng):
+        return (int(rng.integers(6, 13)),)          # never the example's 5 (or 1)
+
 
 # --- 2. the padding mask ---------------------------------------------------------------------
 
@@ -105,9 +111,12 @@ class PaddingMask(Exercise):
     name = "padding_mask"
     title = "Exercise 2 — the padding mask"
     hints = (
-        "`tokens != pad_id` is True at real tokens and has shape (B, L). The mask must hide *keys* "
-        "(columns of the score matrix), for every query: add an axis of length 1 in the middle.",
-        "`(tokens != pad_id)[:, None, :]` (or `.unsqueeze(1)`) has shape (B, 1, L).",
+        "The mask is True at real tokens and False at padding. It must hide padded *keys* (columns of the "
+        "score matrix) from every query, so it has one row that broadcasts over all queries.",
+        "Comparing the ids with the argument pad_id, `tokens != pad_id`, gives a (B, L) boolean tensor that is "
+        "True at real tokens. Use the argument, not a fixed 0.",
+        "The scores are (B, Lq, Lk): insert an axis of length 1 in the *middle* to get (B, 1, L), with `None` "
+        "in an index (`[:, None, :]`) or `.unsqueeze(1)`. A (B, L, 1) mask would hide queries instead.",
     )
     solution_code = """
         def padding_mask(tokens, pad_id=0):
@@ -143,8 +152,16 @@ class PaddingMask(Exercise):
                             "real tokens attend to the padding")
         return "shape (B, 1, L): it broadcasts over the queries and hides padded keys."
 
+    def fresh_args(self, rng):
+        import torch
 
-# --- 3. attention weights in NumPy -----------------------------------------------------------
+        B, L, pad_id = int(rng.integers(2, 6)), int(rng.integers(7, 12)), int(rng.integers(0, 5))
+        ids = rng.integers(5, 60, size=(B, L))                          # real tokens: never pad_id
+        ids[np.arange(L)[None, :] >= rng.integers(1, L + 1, size=(B, 1))] = pad_id
+        return torch.from_numpy(ids), pad_id
+
+
+# --- 3. build it: multi-head attention forward ----------------------------------------------
 
 def _softmax(s, axis=-1):
     s = s - s.max(axis=axis, keepdims=True)
@@ -152,72 +169,162 @@ def _softmax(s, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _weights(q, k, mask=None, scale=None, axis=-1):
-    scores = q @ k.T / (np.sqrt(q.shape[-1]) if scale is None else scale)
-    if mask is not None:
-        scores = np.where(mask, scores, -np.inf)
-    with np.errstate(invalid="ignore"):          # a fully masked row gives NaN: never the answer
-        return _softmax(scores, axis)
+def _mha(x, Wq, Wk, Wv, Wo, n_heads, causal=False, variant="right"):
+    """Multi-head self-attention in NumPy, and the typical mistakes (``variant``) for diagnosis."""
+    N, T, D = x.shape
+    H = 1 if variant == "one_head" else n_heads
+    dh = D // H
+    if variant == "linear_T":                            # nn.Linear's convention, x @ W.T
+        Wq, Wk, Wv, Wo = Wq.T, Wk.T, Wv.T, Wo.T
+    if variant == "bad_split":                           # reshape straight to (N, H, T, dh)
+        split = lambda m: m.reshape(N, H, T, dh)
+    else:
+        split = lambda m: m.reshape(N, T, H, dh).transpose(0, 2, 1, 3)
+    q, k, v = split(x @ Wq), split(x @ Wk), split(x @ Wv)
+    scale = {"no_scale": 1.0, "scale_D": np.sqrt(D), "scale_dh": float(dh)}.get(variant, np.sqrt(dh))
+    scores = q @ k.transpose(0, 1, 3, 2) / scale         # (N, H, T, T)
+    keep = np.tril(np.ones((T, T), dtype=bool))
+    if causal and variant != "no_causal":
+        scores = np.where(keep.T if variant == "triu" else (keep & ~np.eye(T, dtype=bool)
+                          if variant == "strict" else keep), scores, -np.inf)
+    if variant == "after" and causal:
+        w = _softmax(q @ k.transpose(0, 1, 3, 2) / scale) * keep
+    else:
+        w = _softmax(scores, axis=-2 if variant == "axis" else -1)
+    out = w @ v                                          # (N, H, T, dh)
+    out = out.reshape(N, T, D) if variant == "bad_merge" else out.transpose(0, 2, 1, 3).reshape(N, T, D)
+    return out if variant == "no_Wo" else out @ Wo
 
 
-class AttentionWeights(Exercise):
-    name = "attention_weights"
-    title = "Exercise 3 — attention weights in NumPy"
+def _mha_torch(x, Wq, Wk, Wv, Wo, n_heads, causal=False):
+    """The reference: heads split and merged here, attention by PyTorch's fused function (float64)."""
+    import torch
+    import torch.nn.functional as F
+
+    x, Wq, Wk, Wv, Wo = (torch.as_tensor(np.asarray(a, dtype=np.float64)) for a in (x, Wq, Wk, Wv, Wo))
+    N, T, D = x.shape
+    split = lambda m: m.view(N, T, n_heads, D // n_heads).transpose(1, 2)    # (N, H, T, dh)
+    out = F.scaled_dot_product_attention(split(x @ Wq), split(x @ Wk), split(x @ Wv), is_causal=bool(causal))
+    return (out.transpose(1, 2).reshape(N, T, D) @ Wo).numpy()
+
+
+_MHA_MISTAKES = (
+    ("linear_T", "you multiplied by the transposed weights (x @ W.T, the convention of nn.Linear). Here the "
+                 "projections are q = x @ Wq, k = x @ Wk, v = x @ Wv and the output is merged @ Wo."),
+    ("scale_D", "you divided the scores by sqrt(D), the width of the whole model. Each head compares vectors "
+                "of width dh = D // n_heads, so the scale is sqrt(dh)."),
+    ("no_scale", "the scores are not scaled: divide q @ k^T by sqrt(dh), with dh = D // n_heads the width "
+                 "of one head, or the softmax saturates."),
+    ("scale_dh", "you divided the scores by dh; the scale is its square root, sqrt(dh)."),
+    ("bad_split", "the heads are split wrongly: reshaping (N, T, D) straight to (N, n_heads, T, dh) mixes "
+                  "numbers of different positions. Reshape to (N, T, n_heads, dh) first, then move the head "
+                  "axis forward with .transpose(0, 2, 1, 3)."),
+    ("bad_merge", "the heads are merged wrongly: the attention output is (N, n_heads, T, dh); reshaping it "
+                  "straight to (N, T, D) mixes positions. Transpose back to (N, T, n_heads, dh) first "
+                  "(.transpose(0, 2, 1, 3)), then reshape to (N, T, D)."),
+    ("one_head", "this is one big head: n_heads is ignored. Split the projections into n_heads pieces of "
+                 "width dh = D // n_heads and attend in each head separately."),
+    ("no_Wo", "the output projection is missing: after merging the heads, multiply by Wo."),
+    ("axis", "the softmax runs over the wrong axis (the queries): each query's weights over the keys must "
+             "sum to 1, so use the last axis, axis=-1."),
+)
+_CAUSAL_MISTAKES = (
+    ("no_causal", "with causal=True the result is the same as without a mask: every position still reads "
+                  "the future. Set the scores of keys j > i to -inf before the softmax."),
+    ("triu", "the causal mask is the wrong way round: position i must read keys j <= i (the lower triangle, "
+             "np.tril), but yours lets it read only j >= i, the future."),
+    ("after", "you zeroed the masked weights *after* the softmax, so the rows no longer sum to 1. Set the "
+              "masked scores to -inf *before* the softmax."),
+)
+
+
+class MultiHeadAttention(Exercise):
+    name = "multi_head_attention"
+    title = "Exercise 3 — build it: multi-head self-attention, forward pass in NumPy"
     hints = (
-        "Scores: `q @ k.T / np.sqrt(d)` with d = q.shape[-1], shape (Lq, Lk). Where the mask is False set "
-        "the score to -np.inf (`np.where(mask, scores, -np.inf)`) *before* the softmax.",
-        "Softmax over the keys, i.e. along each row (axis=-1), stably: subtract `scores.max(axis=-1, "
-        "keepdims=True)`, exponentiate, divide by the row sums.",
+        "Four stages. (1) Project: queries, keys and values are x times Wq, Wk, Wv, each (N, T, D). (2) Split "
+        "the last axis into n_heads heads, each of width dh = D / n_heads. (3) Scaled dot-product attention in every "
+        "head at once. (4) Merge the heads back to (N, T, D) and multiply by Wo.",
+        "Splitting is a reshape, then a transpose: (N, T, D) -> (N, T, n_heads, dh) -> (N, n_heads, T, dh). "
+        "Then the scores are q times k transposed over the last two axes (`k.transpose(0, 1, 3, 2)`), shape "
+        "(N, n_heads, T, T), divided by sqrt(dh): the width of one head, not of the model.",
+        "Never reshape (N, T, D) straight to (N, n_heads, T, dh): that mixes positions. For causal=True, set the "
+        "scores where key j > query i to -np.inf *before* the softmax (a (T, T) boolean np.tril broadcasts over "
+        "N and the heads); softmax over the last axis after subtracting each row's maximum, so exp cannot "
+        "overflow. To merge, undo the split: transpose back to (N, T, n_heads, dh), then reshape.",
     )
     solution_code = """
-        def attention_weights(q, k, mask=None):
-            scores = q @ k.T / np.sqrt(q.shape[-1])
-            if mask is not None:
-                scores = np.where(mask, scores, -np.inf)
-            scores = scores - scores.max(axis=-1, keepdims=True)
-            w = np.exp(scores)
-            return w / w.sum(axis=-1, keepdims=True)
+        def multi_head_attention(x, Wq, Wk, Wv, Wo, n_heads, causal=False):
+            N, T, D = x.shape
+            dh = D // n_heads
+            def split(m):                                  # (N, T, D) -> (N, n_heads, T, dh)
+                return m.reshape(N, T, n_heads, dh).transpose(0, 2, 1, 3)
+            q, k, v = split(x @ Wq), split(x @ Wk), split(x @ Wv)
+            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(dh)    # (N, n_heads, T, T)
+            if causal:
+                scores = np.where(np.tril(np.ones((T, T), dtype=bool)), scores, -np.inf)
+            scores = scores - scores.max(axis=-1, keepdims=True)  # stable softmax over the keys
+            weights = np.exp(scores)
+            weights = weights / weights.sum(axis=-1, keepdims=True)
+            out = (weights @ v).transpose(0, 2, 1, 3).reshape(N, T, D)   # merge the heads
+            return out @ Wo
     """
 
     def reference(self):
-        return lambda q, k, mask=None: _weights(q, k, mask)
+        return _mha_torch
+
+    @staticmethod
+    def _inputs(rng, N, T, D):
+        x = rng.normal(size=(N, T, D))
+        Ws = [rng.normal(size=(D, D)) / np.sqrt(D) for _ in range(4)]
+        return x, Ws
+
+    def _run(self, fn, x, Ws, n_heads, causal, what):
+        out = as_array(call(fn, x, *Ws, n_heads, causal, what="`multi_head_attention`"), what)
+        check_shape(out, x.shape, what)
+        if causal and np.isnan(out[:, 0]).all() and np.isfinite(out[:, 1:]).all():
+            raise Wrong("with causal=True the first position's output is NaN: it may read no key at all, so its "
+                        "softmax is 0/0. Your causal mask hides the diagonal too, but position i may read "
+                        "itself (keys j <= i, diagonal included).")
+        check_finite(out, what)
+        return out
+
+    @staticmethod
+    def _diagnose(out, x, Ws, n_heads, causal, mistakes):
+        for variant, message in mistakes:
+            if np.allclose(out, _mha(x, *Ws, n_heads, causal, variant), rtol=1e-4, atol=1e-6):
+                raise Wrong(message)
 
     def verify(self, fn):
-        q, k = _rng.normal(size=(4, 8)), _rng.normal(size=(6, 8))
-        mask = np.array([[1, 1, 0, 0, 0, 0], [1, 1, 1, 0, 0, 1],           # every row keeps some keys
-                         [1, 0, 1, 1, 0, 0], [1, 1, 1, 1, 1, 0]], dtype=bool)  # and blocks others
-        what = "the attention weights"
-        out = as_array(call(fn, q.copy(), k.copy(), mask.copy(), what="`attention_weights`"), what)
-        check_shape(out, (4, 6), what)
-        check_finite(out, what)
-        want = _weights(q, k, mask)
-        if np.allclose(out, _weights(q, k, mask, scale=1.0)):
-            raise Wrong("you forgot to divide the scores by sqrt(d): without it the softmax saturates "
-                        "when d is large.")
-        if np.allclose(out, _weights(q, k, mask, scale=q.shape[-1])):
-            raise Wrong("you divided the scores by d; the scale is sqrt(d) (np.sqrt(q.shape[-1])).")
-        if np.allclose(out, _weights(q, k, ~mask)):
-            raise Wrong("the mask is used the wrong way round: True means 'may attend', so the "
-                        "entries where the mask is *False* must get weight 0.")
-        if np.allclose(out, _weights(q, k, None)):
-            raise Wrong("the mask is ignored: entries where the mask is False must get weight exactly 0.")
-        if np.allclose(out.sum(axis=0), 1.0) and not np.allclose(out.sum(axis=1), 1.0):
-            raise Wrong("the softmax runs over the wrong axis: your *columns* sum to 1. Each query (a row) "
-                        "distributes its attention over the keys: use axis=-1.")
-        if np.allclose(out, _weights(q, k, None) * mask):
-            raise Wrong("you zeroed the masked weights *after* the softmax, so the rows no longer sum to 1. "
-                        "Set the masked scores to -inf *before* the softmax instead.")
-        check_close(out, want, what)
-        big = as_array(call(fn, 100 * q, 100 * k, mask.copy(), what="`attention_weights`"),
-                       "the weights for large inputs")
-        if not np.isfinite(big).all():
-            raise Wrong("with large inputs (q and k times 100) your weights contain NaN or inf: exp "
-                        "overflowed. Subtract each row's maximum score before np.exp.")
-        check_close(big, _weights(100 * q, 100 * k, mask), "the weights for large inputs")
-        no_mask = as_array(call(fn, q.copy(), k.copy(), None, what="`attention_weights`"),
-                           "the weights with mask=None")
-        check_close(no_mask, _weights(q, k), "the weights with mask=None")
-        return "each row is a probability distribution over the keys, masked keys get exactly 0."
+        rng = np.random.default_rng(103)
+        N, T, D, H = 2, 5, 12, 3                          # dh = 4: sqrt(dh), dh and sqrt(D) all differ
+        x, Ws = self._inputs(rng, N, T, D)
+        what = "the output"
+        out = self._run(fn, x, Ws, H, False, what)
+        if not np.allclose(out, _mha(x, *Ws, H), rtol=1e-4, atol=1e-6):
+            self._diagnose(out, x, Ws, H, False, _MHA_MISTAKES)
+            check_close(out, _mha_torch(x, *Ws, H), what)
+        what = "the output with causal=True"
+        out = self._run(fn, x, Ws, H, True, what)
+        if not np.allclose(out, _mha(x, *Ws, H, True), rtol=1e-4, atol=1e-6):
+            self._diagnose(out, x, Ws, H, True, _CAUSAL_MISTAKES + _MHA_MISTAKES)
+            check_close(out, _mha_torch(x, *Ws, H, True), what)
+        check_close(out, _mha_torch(x, *Ws, H, True), what)
+        big = 30 * x                                       # scores in the thousands: exp overflows unless stabilised
+        got = as_array(call(fn, big, *Ws, H, True, what="`multi_head_attention`"), "the output for large inputs")
+        check_shape(got, x.shape, "the output for large inputs")
+        if not np.isfinite(got).all():
+            raise Wrong("with large inputs (x times 30) your output contains NaN or inf: exp overflowed. "
+                        "Subtract each row's maximum score before np.exp (masked -inf scores stay -inf).")
+        check_close(got, _mha_torch(big, *Ws, H, True), "the output for large inputs")
+        return ("split, attend in every head, merge, project: the same numbers as PyTorch's "
+                "scaled_dot_product_attention with the heads split and merged around it.")
+
+    def fresh_args(self, rng):
+        H = int(rng.integers(1, 5))
+        N, T, D = int(rng.integers(1, 4)), int(rng.integers(2, 8)), H * int(rng.integers(2, 6))
+        x, Ws = self._inputs(rng, N, T, D)
+        return (x, *Ws, H, bool(rng.integers(2)))
 
 
 # --- 4. a GRU step ---------------------------------------------------------------------------
@@ -246,10 +353,14 @@ class GRUStep(Exercise):
     name = "gru_step"
     title = "Exercise 4 — one step of a GRU"
     hints = (
-        "Three lines for the gates: `z = sigmoid(x @ p['Wz'] + h @ p['Uz'] + p['bz'])`, the same for r, "
-        "and `n = np.tanh(x @ p['Wn'] + (r * h) @ p['Un'] + p['bn'])`. Define `sigmoid(a) = 1 / (1 + np.exp(-a))`.",
-        "The new state mixes the candidate and the old state: `(1 - z) * n + z * h`. When z is close to 1 "
-        "the GRU keeps its memory.",
+        "Three quantities from the same two inputs: the update gate z and the reset gate r are sigmoids, "
+        "the candidate n is a tanh. Each reads x times its W, plus h times its U, plus its bias (e.g. "
+        "p['Wz'], p['Uz'], p['bz'] for z). NumPy has no sigmoid: define sigmoid(a) = 1 / (1 + e^(-a)).",
+        "The candidate is the only unusual one: the reset gate multiplies the old state *before* the matrix, "
+        "n = tanh(x Wn + (r ⊙ h) Un + bn). Then the new state mixes candidate and old state, "
+        "h' = (1 − z) ⊙ n + z ⊙ h: z close to 1 keeps the memory.",
+        "⊙ is the elementwise product (`*`); the products with W and U are matrix products (`@`): "
+        "(B, E) @ (E, H) and (B, H) @ (H, H) both give (B, H), the shape of the answer.",
     )
     solution_code = """
         def gru_step(x, h, p):
@@ -287,6 +398,13 @@ class GRUStep(Exercise):
         check_close(out, _gru(x, h, p), what)
         return "the update gate z interpolates between the old state and the candidate."
 
+    def fresh_args(self, rng):
+        B, E, H = (int(v) for v in rng.integers(2, 7, size=3))
+        p = {f"W{g}": rng.normal(size=(E, H)) for g in "zrn"}
+        p.update({f"U{g}": rng.normal(size=(H, H)) for g in "zrn"})
+        p.update({f"b{g}": rng.normal(size=H) for g in "zrn"})
+        return rng.normal(size=(B, E)), np.tanh(rng.normal(size=(B, H))), p
+
 
 # --- 5. gradient clipping --------------------------------------------------------------------
 
@@ -299,9 +417,13 @@ class ClipByGlobalNorm(Exercise):
     name = "clip_by_global_norm"
     title = "Exercise 5 — gradient clipping by the global norm"
     hints = (
-        "First the global norm: `total = np.sqrt(sum((g ** 2).sum() for g in grads))` — one number for all arrays.",
-        "Then one common factor `min(1, max_norm / total)` for every array: "
-        "`[g * min(1.0, max_norm / total) for g in grads]`.",
+        "First one norm for all arrays together: the square root of the sum of the squares of every number "
+        "in every array (not one norm per array).",
+        "The common factor is min(1, max_norm / global norm): below the threshold it is 1, so nothing changes; "
+        "above it, it shrinks the global norm to exactly max_norm.",
+        "Multiply every array by that *same* factor and return them as a list, one array per gradient, in "
+        "the same order. Clipping each array by its own norm, or each number with np.clip, would change the "
+        "direction of the gradient.",
     )
     solution_code = """
         def clip_by_global_norm(grads, max_norm):
@@ -346,6 +468,12 @@ class ClipByGlobalNorm(Exercise):
                         "yours were rescaled (use min(1, max_norm / total)).")
         return "one common factor: the gradient keeps its direction, only its length is limited."
 
+    def fresh_args(self, rng):
+        grads = [rng.normal(size=tuple(int(d) for d in rng.integers(1, 6, size=rng.integers(1, 3))))
+                 for _ in range(int(rng.integers(2, 5)))]
+        norm = np.sqrt(sum(float((g ** 2).sum()) for g in grads))
+        return grads, float(norm * rng.uniform(0.2, 1.5))      # clipped, or (factor > 1) left alone
 
-q1, q2, q3, q4, q5 = CausalMask(), PaddingMask(), AttentionWeights(), GRUStep(), ClipByGlobalNorm()
+
+q1, q2, q3, q4, q5 = CausalMask(), PaddingMask(), MultiHeadAttention(), GRUStep(), ClipByGlobalNorm()
 ALL = [q1, q2, q3, q4, q5]

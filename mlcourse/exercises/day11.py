@@ -1,5 +1,9 @@
 """Exercises of Day 11 -- the reparameterisation step, the VAE's KL term, the diffusion
-schedule's alpha-bar, and the Gram matrix of style transfer. All in NumPy."""
+schedule's alpha-bar, the Gram matrix of style transfer, and (build it) one reverse step of a
+guided DDPM. All in NumPy.
+
+The answers are named ``my_reparameterize`` and ``my_gram``: the notebook's lesson defines its own
+``reparameterize`` and ``gram`` (in PyTorch), which doing an exercise must not overwrite."""
 
 from __future__ import annotations
 
@@ -23,14 +27,17 @@ def _result(value, shape, what):
 
 
 class Reparameterize(Exercise):
-    name = "reparameterize"
+    name = "my_reparameterize"
     title = "Exercise 1 — the reparameterisation step"
     hints = (
-        "The encoder gives the mean mu and the log-variance log(sigma^2). The standard deviation is sigma = exp(logvar / 2).",
-        "z = mu + np.exp(0.5 * logvar) * eps",
+        "The encoder gives a mean mu and a log-variance logvar = log(sigma^2); eps is standard normal noise. "
+        "Shift and scale the noise: z = mu + sigma * eps.",
+        "Get the standard deviation from the log-variance: sigma = sqrt(exp(logvar)) = exp(logvar / 2).",
+        "Everything is elementwise on arrays of shape (N, d): no sum, no matrix product. Use np.exp (it works "
+        "on whole arrays), not math.exp.",
     )
     solution_code = """
-        def reparameterize(mu, logvar, eps):
+        def my_reparameterize(mu, logvar, eps):
             return mu + np.exp(0.5 * logvar) * eps
     """
 
@@ -38,8 +45,8 @@ class Reparameterize(Exercise):
         return lambda mu, logvar, eps: mu + np.exp(0.5 * logvar) * eps
 
     def verify(self, fn):
-        got = _result(call(fn, _MU.copy(), _LOGVAR.copy(), _EPS.copy(), what="`reparameterize`"),
-                      _MU.shape, "reparameterize(mu, logvar, eps)")
+        got = _result(call(fn, _MU.copy(), _LOGVAR.copy(), _EPS.copy(), what="`my_reparameterize`"),
+                      _MU.shape, "my_reparameterize(mu, logvar, eps)")
         if np.allclose(got, _MU + np.exp(_LOGVAR) * _EPS):
             raise Wrong("you scaled eps by exp(logvar), the variance sigma^2; scale by the standard deviation sigma = exp(logvar / 2).")
         if np.allclose(got, _MU + _LOGVAR * _EPS):
@@ -48,16 +55,24 @@ class Reparameterize(Exercise):
             raise Wrong("mu and sigma swapped roles: the noise eps is scaled by sigma and then shifted by mu.")
         if np.allclose(got, _MU):
             raise Wrong("you returned mu: without the noise term the code is deterministic and the VAE is a plain autoencoder.")
-        check_close(got, _MU + np.exp(0.5 * _LOGVAR) * _EPS, "reparameterize(mu, logvar, eps)")
+        check_close(got, _MU + np.exp(0.5 * _LOGVAR) * _EPS, "my_reparameterize(mu, logvar, eps)")
         return "the randomness sits in eps, so gradients flow through mu and logvar."
+
+    def fresh_args(self, rng):
+        n, d = (int(v) for v in rng.integers(1, 9, size=2))
+        return rng.normal(size=(n, d)), rng.normal(scale=0.8, size=(n, d)), rng.normal(size=(n, d))
 
 
 class KL(Exercise):
     name = "kl_to_prior"
     title = "Exercise 2 — the VAE's KL term"
     hints = (
-        "Per latent dimension, KL(N(mu, sigma^2) || N(0, 1)) = 0.5 * (mu^2 + sigma^2 - 1 - log sigma^2), with sigma^2 = exp(logvar).",
-        "0.5 * np.sum(mu**2 + np.exp(logvar) - 1 - logvar, axis=1): one number per image, shape (N,).",
+        "Per latent dimension, KL(N(mu, sigma^2) || N(0, 1)) = 0.5 (mu^2 + sigma^2 − 1 − log sigma^2); the KL "
+        "of the whole code is the sum over its dimensions.",
+        "With logvar = log(sigma^2) you never need sigma itself: sigma^2 is np.exp(logvar), and log(sigma^2) "
+        "is logvar as it is.",
+        "Sum over the latent axis only (axis=1), not over everything: one number per image, shape (N,). For "
+        "mu = 0 and logvar = 0 (the prior itself) every term is 0.",
     )
     solution_code = """
         def kl_to_prior(mu, logvar):
@@ -93,13 +108,20 @@ class KL(Exercise):
             raise Wrong("for mu = 0 and logvar = 0 (the prior itself) the KL must be exactly 0.")
         return "it is 0 only when the code's distribution is exactly the prior N(0, 1)."
 
+    def fresh_args(self, rng):
+        n, d = (int(v) for v in rng.integers(1, 9, size=2))
+        return rng.normal(size=(n, d)), rng.normal(scale=0.8, size=(n, d))
+
 
 class AlphaBar(Exercise):
     name = "alpha_bar"
     title = "Exercise 3 — the noise schedule's alpha-bar"
     hints = (
-        "alpha_t = 1 - beta_t, and alpha-bar_t is the product alpha_0 * alpha_1 * ... * alpha_t (including t).",
-        "np.cumprod(1 - betas)",
+        "alpha_t = 1 − beta_t is the share of the signal's variance that step t keeps.",
+        "alpha-bar_t is the running product alpha_0 · alpha_1 · … · alpha_t, including step t itself: the "
+        "share of the image left after t + 1 steps.",
+        "NumPy computes a running product in one call, np.cumprod (the product twin of np.cumsum). The "
+        "answer has one value per step, shape (T,), and decreases.",
     )
     solution_code = """
         def alpha_bar(betas):
@@ -128,16 +150,24 @@ class AlphaBar(Exercise):
         check_close(got, want, "alpha_bar(betas)")
         return "sqrt(alpha-bar_t) is how much of the image is left at step t."
 
+    def fresh_args(self, rng):
+        T = int(rng.integers(5, 40))
+        return (np.linspace(rng.uniform(1e-4, 1e-2), rng.uniform(0.05, 0.3), T),)
+
 
 class Gram(Exercise):
-    name = "gram"
+    name = "my_gram"
     title = "Exercise 4 — the Gram matrix of style transfer"
     hints = (
-        "Reshape the feature maps (C, H, W) to a matrix F of shape (C, H*W): one row per channel.",
-        "G = F @ F.T / (H * W): shape (C, C), entry (i, j) is how often channels i and j fire together.",
+        "Style is which channels fire together, wherever in the image. Flatten each channel's map: a matrix "
+        "F of shape (C, H*W), one row per channel.",
+        "Entry (i, j) is the dot product of rows i and j of F; all of them at once are F times its own "
+        "transpose, shape (C, C).",
+        "Divide by the number of positions H*W (not by C*H*W), and do not subtract the mean: it is not a "
+        "covariance. Reshape with the sizes read from features.shape, not fixed numbers.",
     )
     solution_code = """
-        def gram(features):
+        def my_gram(features):
             C, H, W = features.shape
             F = features.reshape(C, H * W)
             return F @ F.T / (H * W)
@@ -154,21 +184,153 @@ class Gram(Exercise):
 
     def verify(self, fn):
         c, h, w = _FEATS.shape
-        raw = as_array(call(fn, _FEATS.copy(), what="`gram`"), "gram(features)")
+        raw = as_array(call(fn, _FEATS.copy(), what="`my_gram`"), "my_gram(features)")
         if raw.shape == (h * w, h * w):
             raise Wrong(f"got shape {raw.shape}: that compares positions, not channels. Use F @ F.T with F of shape (C, H*W), giving ({c}, {c}).")
-        got = _result(raw, (c, c), "gram(features)")
+        got = _result(raw, (c, c), "my_gram(features)")
         want = self._gram(_FEATS)
         if np.allclose(got, want * h * w):
             raise Wrong(f"divide by the number of positions H*W = {h * w}, so the Gram matrix does not grow with the image size.")
+        if np.allclose(got, want * h * w / c):
+            raise Wrong(f"you divided by the number of channels C = {c}; divide by the number of positions H*W = {h * w}.")
         if np.allclose(got, want / c):
             raise Wrong("divide by H*W only (the positions), not by C*H*W.")
         f = _FEATS.reshape(c, -1)
         if np.allclose(got, np.cov(f)) or np.allclose(got, np.corrcoef(f)):
             raise Wrong("the Gram matrix does not subtract the mean (it is not a covariance): just F @ F.T / (H*W).")
-        check_close(got, want, "gram(features)")
+        check_close(got, want, "my_gram(features)")
         return "it keeps which features occur together and forgets where: that is 'style'."
 
+    def fresh_args(self, rng):
+        return (rng.normal(size=tuple(int(v) for v in rng.integers(2, 8, size=3))),)
 
-q1, q2, q3, q4 = Reparameterize(), KL(), AlphaBar(), Gram()
-ALL = [q1, q2, q3, q4]
+
+# --- 5. build it: one reverse step of a guided DDPM -------------------------------------------
+
+def _step(x, t, eps_c, eps_u, w, betas, z, variant="right"):
+    """One DDPM reverse step with classifier-free guidance, and the typical mistakes (``variant``)."""
+    eps = {"swap": (1 + w) * eps_u - w * eps_c, "s_convention": eps_u + w * (eps_c - eps_u),
+           "cond_only": eps_c, "uncond_only": eps_u}.get(variant, (1 + w) * eps_c - w * eps_u)
+    if variant == "t_minus_1":                           # the paper's 1-based t, read as 0-based
+        return _step(x, t - 1, eps_c, eps_u, w, betas, z) if t > 0 else _step(x, 0, eps_c, eps_u, w, betas, z, "noise_at_0")
+    alphas = 1 - betas
+    alpha_bars = 1 - np.cumsum(betas) if variant == "cumsum" else np.cumprod(alphas)
+    ab = alpha_bars[t - 1] if (variant == "bar_prev" and t > 0) else (1.0 if variant == "bar_prev" else alpha_bars[t])
+    if variant == "alpha_not_bar":
+        ab = alphas[t]
+    root_a = alphas[t] if variant == "no_sqrt_alpha" else np.sqrt(alphas[t])
+    sign = 1 if variant == "plus" else -1
+    mean = (x + sign * betas[t] / np.sqrt(1 - ab) * eps) / root_a
+    if variant == "posterior_var":
+        ab_prev = alpha_bars[t - 1] if t > 0 else 1.0
+        sigma = np.sqrt(betas[t] * (1 - ab_prev) / (1 - alpha_bars[t]))
+    else:
+        sigma = betas[t] if variant == "var_not_std" else np.sqrt(betas[t])
+    if variant == "no_noise" or (t == 0 and variant != "noise_at_0"):
+        return mean
+    return mean + sigma * z
+
+
+def _guided_step(x_t, t, eps_cond, eps_uncond, w, betas, z):
+    return _step(x_t, t, eps_cond, eps_uncond, w, betas, z)
+
+
+_STEP_MISTAKES = (
+    ("swap", "the guidance points the wrong way: it should push *away* from the unconditional prediction, "
+             "eps = (1 + w) * eps_cond - w * eps_uncond; yours has eps_cond and eps_uncond swapped."),
+    ("s_convention", "you used eps_uncond + w * (eps_cond - eps_uncond). That is the same formula with a "
+                     "scale s = 1 + w, a convention other code uses; with this exercise's w (the notebook's), "
+                     "eps = (1 + w) * eps_cond - w * eps_uncond = eps_uncond + (1 + w) * (eps_cond - eps_uncond)."),
+    ("cond_only", "there is no guidance: you used eps_cond alone. The guided noise is "
+                  "(1 + w) * eps_cond - w * eps_uncond."),
+    ("uncond_only", "you used eps_uncond alone: the label is ignored. The guided noise is "
+                    "(1 + w) * eps_cond - w * eps_uncond."),
+    ("alpha_not_bar", "the noise term is divided by sqrt(1 - alpha_t); it must be sqrt(1 - alpha-bar_t), with "
+                      "alpha-bar_t the running product of the alphas up to t (np.cumprod): the noise in x_t "
+                      "accumulated over all steps so far."),
+    ("cumsum", "alpha-bar is 1 minus the running sum of the betas; it is the running product of the alphas, "
+               "np.cumprod(1 - betas) (1 - sum is only its first-order approximation)."),
+    ("t_minus_1", "the step is one off: t is 0-based here (t = T - 1 is the first reverse step, t = 0 the last), so "
+                  "read betas[t], alphas[t] and alpha-bar[t], not the entries at t - 1."),
+    ("bar_prev", "alpha-bar is one step off: alpha-bar_t includes alpha_t itself (np.cumprod(1 - betas)[t]), "
+                 "not only the steps before t."),
+    ("no_sqrt_alpha", "the mean is divided by alpha_t; it must be divided by its square root, sqrt(alpha_t)."),
+    ("plus", "the noise is added to x_t instead of subtracted: the mean is "
+             "(x_t - beta_t / sqrt(1 - alpha-bar_t) * eps) / sqrt(alpha_t)."),
+    ("var_not_std", "the noise z is scaled by beta_t, the variance; scale it by the standard deviation "
+                    "sigma_t = sqrt(beta_t)."),
+    ("posterior_var", "you used the posterior variance beta_t (1 - alpha-bar_{t-1}) / (1 - alpha-bar_t). Ho et "
+                      "al. found it works about as well, but this exercise (like the notebook's formula) uses "
+                      "sigma_t = sqrt(beta_t)."),
+    ("no_noise", "no noise was added: for t > 0 the step adds sigma_t * z with sigma_t = sqrt(beta_t); without "
+                 "it the samples come out smooth and dull."),
+)
+
+
+class GuidedReverseStep(Exercise):
+    name = "guided_reverse_step"
+    title = "Exercise 5 — build it: one reverse step of a guided DDPM"
+    hints = (
+        "Two stages. First combine the two noise predictions into the guided one, pushing away from the "
+        "unconditional prediction: (1 + w) times the conditional one minus w times the unconditional one. "
+        "Then take one DDPM reverse step (Ho et al., Algorithm 2) with that noise.",
+        "The step: mean = (x_t − beta_t / sqrt(1 − alpha-bar_t) · eps) / sqrt(alpha_t), and x_{t−1} = mean + "
+        "sigma_t · z with sigma_t = sqrt(beta_t). alpha_t = 1 − beta_t for every step, and alpha-bar is their "
+        "running product (exercise 3).",
+        "Index the arrays at t (0-based): alpha-bar_t includes alpha_t itself. Mind the square roots: "
+        "sqrt(alpha_t) divides the mean, and z is scaled by the standard deviation sqrt(beta_t), not by the "
+        "variance beta_t. At t = 0, the very last step, return the mean: no noise is added.",
+    )
+    solution_code = """
+        def guided_reverse_step(x_t, t, eps_cond, eps_uncond, w, betas, z):
+            eps = (1 + w) * eps_cond - w * eps_uncond       # classifier-free guidance
+            alphas = 1 - betas
+            alpha_bars = np.cumprod(alphas)
+            mean = (x_t - betas[t] / np.sqrt(1 - alpha_bars[t]) * eps) / np.sqrt(alphas[t])
+            if t == 0:
+                return mean                                  # the last step adds no noise
+            return mean + np.sqrt(betas[t]) * z
+    """
+
+    def reference(self):
+        return _guided_step
+
+    @staticmethod
+    def _inputs(rng, shape, T):
+        betas = np.linspace(rng.uniform(1e-4, 1e-2), rng.uniform(0.05, 0.3), T)
+        x, eps_c, eps_u, z = (rng.normal(size=shape) for _ in range(4))
+        return x, eps_c, eps_u, betas, z
+
+    def verify(self, fn):
+        rng = np.random.default_rng(115)
+        x, eps_c, eps_u, betas, z = self._inputs(rng, (3, 1, 4, 4), 12)
+        t, w = 7, 2.0
+        what = "x_{t-1}"
+        out = as_array(call(fn, x, t, eps_c, eps_u, w, betas, z, what="`guided_reverse_step`"), what)
+        check_shape(out, x.shape, what)
+        check_finite(out, what)
+        if not np.allclose(out, _step(x, t, eps_c, eps_u, w, betas, z), rtol=1e-4, atol=1e-6):
+            for variant, message in _STEP_MISTAKES:
+                if np.allclose(out, _step(x, t, eps_c, eps_u, w, betas, z, variant), rtol=1e-4, atol=1e-6):
+                    raise Wrong(message)
+            check_close(out, _step(x, t, eps_c, eps_u, w, betas, z), what)
+        what = "x_{t-1} at the last step, t = 0"
+        last = as_array(call(fn, x, 0, eps_c, eps_u, w, betas, z, what="`guided_reverse_step`"), what)
+        check_shape(last, x.shape, what)
+        check_finite(last, what)
+        if np.allclose(last, _step(x, 0, eps_c, eps_u, w, betas, z, "noise_at_0"), rtol=1e-4, atol=1e-6):
+            raise Wrong("at the last step, t = 0, no noise is added: return the mean itself (x_0 is the final "
+                        "sample, and fresh noise would only blur it).")
+        check_close(last, _step(x, 0, eps_c, eps_u, w, betas, z), what)
+        return "guidance first, then Algorithm 2 of Ho et al. with the guided noise: x_t -> x_{t-1}."
+
+    def fresh_args(self, rng):
+        shape = tuple(int(d) for d in rng.integers(1, 6, size=int(rng.integers(1, 5))))
+        T = int(rng.integers(5, 60))
+        x, eps_c, eps_u, betas, z = self._inputs(rng, shape, T)
+        t = int(rng.integers(0, T)) if rng.random() < 0.8 else 0
+        return x, t, eps_c, eps_u, float(rng.uniform(0, 5)), betas, z
+
+
+q1, q2, q3, q4, q5 = Reparameterize(), KL(), AlphaBar(), Gram(), GuidedReverseStep()
+ALL = [q1, q2, q3, q4, q5]
