@@ -49,3 +49,34 @@ def test_least_squares_mistakes():
     ok = day01.q4.evaluate(lambda x, y: (np.cov(x, y)[0, 1] / np.var(x, ddof=1),
                                          y.mean() - np.cov(x, y)[0, 1] / np.var(x, ddof=1) * x.mean()))
     assert ok.correct
+
+
+# -- fresh random inputs (issue 14) -----------------------------------------------------------
+
+def test_right_answers_written_other_ways_pass_on_fresh_inputs():
+    assert day01.q1.evaluate(lambda y, p: sum((p - y) ** 2) / len(y)).correct
+    assert day01.q2.evaluate(lambda x, s, b: np.outer(s, x) + b).correct
+    assert day01.q2.evaluate(lambda x, s, b: np.array([k * x + b for k in s])).correct
+    e = lambda x, y, w, b: w * x + b - y  # noqa: E731
+    assert day01.q3.evaluate(lambda x, y, w, b: np.array([np.mean(2 * e(x, y, w, b) * x),
+                                                          np.mean(2 * e(x, y, w, b))])).correct
+    assert day01.q4.evaluate(lambda x, y: np.polyfit(x, y, 1)).correct
+
+
+def test_a_fixed_number_of_points_fails_on_fresh_inputs():
+    msg = _msg(day01.q1, lambda y, p: np.sum((p - y) ** 2) / 20)
+    assert "new random inputs" in msg and "divides by 20" in msg and "len(y)" in msg
+    msg = _msg(day01.q3, lambda x, y, w, b: (np.sum(2 * (w * x + b - y) * x) / 20, np.sum(2 * (w * x + b - y)) / 20))
+    assert "divides by 20" in msg and "len(x)" in msg
+
+
+def test_a_copied_intercept_fails_on_fresh_inputs():
+    msg = _msg(day01.q2, lambda x, s, b: s[:, None] * x[None, :] + 0.7)
+    assert "new random inputs" in msg and "off by the same amount" in msg
+
+
+def test_blank_is_not_attempted():
+    from mlcourse.exercises import ____
+
+    for q in day01.ALL:
+        assert q.evaluate(lambda *a: ____).status == "not_attempted"

@@ -56,3 +56,70 @@ def test_count_params_mistakes():
     assert "neurons" in _msg(day02.q4, lambda s: sum(s))
     assert "input layer has no biases" in _msg(
         day02.q4, lambda s: sum(a * c for a, c in zip(s[:-1], s[1:])) + sum(s))
+
+
+def test_dense_bias_after_the_activation():
+    assert "after the activation" in _msg(day02.q1, lambda X, W, b: np.tanh(X @ W) + b)
+
+
+def test_standardize_sample_std_is_named():
+    def ddof1(train, test):
+        mu, sd = train.mean(0), train.std(0, ddof=1)
+        return (train - mu) / sd, (test - mu) / sd
+
+    msg = _msg(day02.q3, ddof1)
+    assert "ddof=1" in msg and "N-1" in msg and "ddof=0" in msg and "StandardScaler" in msg
+    assert msg.startswith("train_z")
+    import torch
+
+    def torch_std(train, test):                      # torch's .std() divides by N-1 by default
+        tr, te = torch.tensor(train), torch.tensor(test)
+        return (tr - tr.mean(0)) / tr.std(0), (te - tr.mean(0)) / tr.std(0)
+
+    assert "ddof=1" in _msg(day02.q3, torch_std)
+
+    def test_only(train, test):
+        mu = train.mean(0)
+        return (train - mu) / train.std(0), (test - mu) / train.std(0, ddof=1)
+
+    msg = _msg(day02.q3, test_only)
+    assert msg.startswith("test_z") and "ddof=1" in msg
+
+
+def test_standardize_other_mistakes():
+    assert "whole array" in _msg(day02.q3, lambda tr, te: ((tr - tr.mean()) / tr.std(), (te - tr.mean()) / tr.std()))
+    assert "only centred" in _msg(day02.q3, lambda tr, te: (tr - tr.mean(0), te - tr.mean(0)))
+    assert "variance" in _msg(day02.q3, lambda tr, te: ((tr - tr.mean(0)) / tr.var(0), (te - tr.mean(0)) / tr.var(0)))
+    from sklearn.preprocessing import StandardScaler
+
+    def scaler(train, test):
+        s = StandardScaler().fit(train)
+        return s.transform(train), s.transform(test)
+
+    assert day02.q3.evaluate(scaler).correct
+
+
+def test_count_params_biases_on_the_wrong_side():
+    assert "layer *before*" in _msg(day02.q4, lambda s: sum(a * c + a for a, c in zip(s[:-1], s[1:])))
+
+
+def test_fresh_inputs():
+    # the right answer written another way, in float32, or with a library, passes on fresh inputs
+    assert day02.q1.evaluate(lambda X, W, b: np.tanh(np.dot(X, W) + b)).correct
+    import scipy.special
+
+    assert day02.q2.evaluate(lambda Z: scipy.special.softmax(Z, axis=1)).correct
+    assert day02.q4.evaluate(lambda s: sum(s[i] * s[i + 1] + s[i + 1] for i in range(len(s) - 1))).correct
+    # an answer tied to the example's shapes fails on fresh ones
+    msg = _msg(day02.q1, lambda X, W, b: np.tanh(X[:5] @ W + b))
+    assert "new random inputs" in msg and "wrong shape" in msg
+    known = {(2, 4, 4, 1): 37, (784, 128, 10): 101770, (5, 3): 18, (10, 20, 30, 40, 5): 2295}
+    msg = _msg(day02.q4, lambda s: known.get(tuple(s), 100))      # the example's answers, copied
+    assert "new random inputs" in msg and "count_params([" in msg
+
+
+def test_blank_is_not_attempted():
+    from mlcourse.exercises import ____
+
+    for q in day02.ALL:
+        assert q.evaluate(lambda *a: ____).status == "not_attempted"

@@ -77,3 +77,67 @@ def test_adam_mistakes():
     assert "bias correction is missing" in _msg(day03.q4, no_correction)
     assert "not the bias-corrected" in _msg(day03.q4, returns_hats)
     assert "wrong way" in _msg(day03.q4, ascent)
+
+
+def test_adam_power_t_forgotten():
+    def no_power(theta, m, s, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7):
+        m = b1 * m + (1 - b1) * g
+        s = b2 * s + (1 - b2) * g ** 2
+        return theta - lr * (m / (1 - b1)) / (np.sqrt(s / (1 - b2)) + eps), m, s
+
+    assert "beta1**t" in _msg(day03.q4, no_power)
+
+
+# -- fresh random inputs (issue 14) -----------------------------------------------------------
+
+def test_fixed_numbers_fail_on_fresh_inputs():
+    msg = _msg(day03.q1, lambda y, p: -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)) / 12)
+    assert "new random inputs" in msg and "divides by 12" in msg
+    assert "off by the same amount" in _msg(day03.q2, lambda x1, w, b: -(w[0] * x1 + 0.7) / w[1])
+
+    def beta_09(theta, v, g, lr, beta):
+        v = 0.9 * v - lr * g
+        return theta + v, v
+
+    def lr_005(theta, v, g, lr, beta):
+        v = beta * v - 0.05 * g
+        return theta + v, v
+
+    assert "uses beta = 0.9," in _msg(day03.q3, beta_09)
+    assert "uses lr = 0.05," in _msg(day03.q3, lr_005)
+
+    def fixed_betas(theta, m, s, g, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+        m = 0.9 * m + 0.1 * g
+        s = 0.999 * s + 0.001 * g ** 2
+        mh, sh = m / (1 - 0.9 ** t), s / (1 - 0.999 ** t)
+        return theta - lr * mh / (np.sqrt(sh) + eps), m, s
+
+    msg = _msg(day03.q4, fixed_betas)
+    assert "new random inputs" in msg and "`beta1` and `beta2`" in msg
+
+
+def test_right_answers_pass_on_fresh_inputs():
+    import torch
+
+    def bce_torch(y, p):                              # float32: judged at float32 precision
+        return torch.nn.functional.binary_cross_entropy(torch.tensor(p, dtype=torch.float32),
+                                                        torch.tensor(y, dtype=torch.float32))
+
+    assert day03.q1.evaluate(bce_torch).correct
+    assert day03.q2.evaluate(lambda x1, w, b: -w[0] / w[1] * x1 - b / w[1]).correct
+
+    def adam_torch(theta, m, s, g, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+        theta, m, s, g = (torch.tensor(a, dtype=torch.float32) for a in (theta, m, s, g))
+        m = beta1 * m + (1 - beta1) * g
+        s = beta2 * s + (1 - beta2) * g ** 2
+        mh, sh = m / (1 - beta1 ** t), s / (1 - beta2 ** t)
+        return theta - lr * mh / (torch.sqrt(sh) + eps), m, s
+
+    assert day03.q4.evaluate(adam_torch).correct
+
+
+def test_blank_is_not_attempted():
+    from mlcourse.exercises import ____
+
+    for q in day03.ALL:
+        assert q.evaluate(lambda *a: ____).status == "not_attempted"

@@ -6,18 +6,36 @@ import numpy as np
 
 from . import Exercise, Wrong, as_array, call, check_close, check_finite, check_shape
 
+# The checks' fixed examples (each check sees the same numbers; fresh_args draws new ones).
 _rng = np.random.default_rng(1)
 _Y = _rng.normal(size=20)
 _Y_HAT = _Y + _rng.normal(scale=0.5, size=20)
 _X = np.linspace(-2, 2, 20)
+_Y3 = 1.5 * _X - 0.3 + _rng.normal(scale=0.1, size=_X.shape)     # Exercise 3's targets
+_X4 = _X + 3.0                                                    # not centred, so a forgotten centring shows
+_Y4 = -0.8 * _X4 + 2.5 + _rng.normal(scale=0.2, size=_X4.shape)  # Exercise 4's targets
+
+
+def _fixed_count(out: np.ndarray, want, n: int, what: str, arg: str) -> None:
+    """Explain an average taken by dividing by the example's 20 points instead of the ``n`` given."""
+    want = np.asarray(want, dtype=np.float64)
+    if out.shape == want.shape and np.any(want != 0) and np.allclose(out * len(_X), want * n):
+        raise Wrong(f"for {n} points your {what} divides by {len(_X)}, the number of points of the "
+                    f"check's example: divide by the number of points you are given, `len({arg})`, or "
+                    "let `np.mean` do it.")
 
 
 class MSE(Exercise):
     name = "mse"
     title = "Exercise 1 — mean squared error"
     hints = (
-        "The error of one point is `y_hat - y`. Square it, then average over all points.",
-        "NumPy does it element-wise: `(y_hat - y) ** 2` is an array; `.mean()` averages it.",
+        "The error of one point is the prediction minus the target, `y_hat - y`. The MSE squares "
+        "every error, then averages the squares over all the points.",
+        "NumPy works element by element: `(y_hat - y) ** 2` is an array with one squared error per "
+        "point, and `np.mean` turns an array into one number (its average).",
+        "Square *before* you average: the plain mean of the errors can be 0 even when every point is "
+        "off, because positive and negative errors cancel. And take no square root (that would be "
+        "the RMSE). Let `np.mean` count the points: do not divide by a fixed number like 20.",
     )
     solution_code = """
         def mse(y, y_hat):
@@ -45,14 +63,32 @@ class MSE(Exercise):
         check_close(out, want, "the value of `mse`")
         return "the mean of the squared differences."
 
+    def fresh_args(self, rng):
+        n = int(rng.integers(3, 15))                   # never the example's 20 points
+        self._n = n
+        y = rng.normal(size=n) * rng.uniform(0.5, 3.0)
+        return y, y + rng.normal(scale=rng.uniform(0.2, 1.0), size=n)
+
+    def fresh_compare(self, out, want):
+        arr = as_array(out, "the value of `mse`")
+        arr = arr.reshape(()) if arr.size == 1 else arr
+        check_shape(arr, (), "the value of `mse`")
+        _fixed_count(arr, want, self._n, "`mse`", "y")
+        check_close(arr, want, "the value of `mse`")
+
 
 class PredictionsGrid(Exercise):
     name = "predictions_grid"
     title = "Exercise 2 — predictions for many slopes at once (broadcasting)"
     # (an intercept subtracted or forgotten shows up as "off by the same amount")
     hints = (
-        "`slopes` has shape (K,) and `x` has shape (N,). You want a (K, N) table: one row per slope.",
-        "Make slopes a column: `slopes[:, None]` has shape (K, 1); multiplied by `x` (shape (N,)) it broadcasts to (K, N).",
+        "`slopes` has shape (K,) and `x` has shape (N,). You want a (K, N) table: row k holds the "
+        "predictions of slope number k at every point, `slopes[k] * x + intercept`.",
+        "Turn `slopes` into a column of shape (K, 1) with `slopes[:, None]`. Multiplying a (K, 1) "
+        "array by an (N,) array broadcasts to a (K, N) table, with no loop.",
+        "Broadcasting compares shapes from the right: (K, 1) against (N,) gives (K, N). The intercept "
+        "is one number, so adding it to the whole table just works. Got (N, K)? Then you made `x` "
+        "the column instead of `slopes`.",
     )
     solution_code = """
         def predictions_grid(x, slopes, intercept):
@@ -69,13 +105,25 @@ class PredictionsGrid(Exercise):
         check_close(out, slopes[:, None] * _X[None, :] + 0.7, "the table of predictions")
         return "one row per slope, one column per point: shape (K, N)."
 
+    def fresh_args(self, rng):
+        n, k = int(rng.integers(6, 15)), int(rng.integers(2, 5))   # not the example's (5, 20)
+        return (np.sort(rng.uniform(-3, 3, size=n)), rng.normal(scale=2.0, size=k),
+                float(rng.normal(scale=2.0)))
+
+    def fresh_compare(self, out, want):
+        check_close(out, want, "the table of predictions")
+
 
 class Gradient(Exercise):
     name = "mse_gradient"
     title = "Exercise 3 — the gradient of the MSE"
     hints = (
-        "With e = w*x + b - y, the loss is mean(e**2). Its derivative with respect to w is mean(2 * e * x).",
-        "And with respect to b it is mean(2 * e). Return them as a pair: `return dw, db`.",
+        "Call the error of each point e (its prediction w·x + b minus its target y). The loss is the "
+        "mean of e², and the derivative of a mean is the mean of the derivatives.",
+        "Chain rule: the derivative of e² is 2e times the derivative of e, and ∂e/∂w = x, ∂e/∂b = 1. "
+        "So dw is the mean of 2·e·x and db is the mean of 2·e.",
+        "Compute e for all points at once (it is an array like `x`), then average with `np.mean` so "
+        "that dw and db are single numbers, not one value per point. Return them in the order dw, db.",
     )
     solution_code = """
         def mse_gradient(x, y, w, b):
@@ -90,25 +138,41 @@ class Gradient(Exercise):
         return g
 
     def verify(self, fn):
-        y = 1.5 * _X - 0.3 + _rng.normal(scale=0.1, size=_X.shape)
-        out = call(fn, _X.copy(), y, 0.2, 0.4, what="`mse_gradient`")
+        out = call(fn, _X.copy(), _Y3.copy(), 0.2, 0.4, what="`mse_gradient`")
         arr = as_array(out, "the gradient (dw, db)")
         if arr.ndim == 2 and arr.shape[0] == 2 and arr.shape[1] == len(_X):
             raise Wrong(f"each of dw and db must be one number, but you returned one value per "
                         f"point (shape {arr.shape}): average over the points with np.mean.")
-        want = np.array(self.reference()(_X, y, 0.2, 0.4))
+        want = np.array(self.reference()(_X, _Y3, 0.2, 0.4))
         if arr.size == 2 and np.allclose(arr.ravel(), want[::-1]):
             raise Wrong("dw and db are swapped: return `dw, db` in that order.")
         check_close(arr, want, "the gradient (dw, db)", names=("dw", "db"))
         return "that is the direction of steepest ascent; gradient descent steps the other way."
+
+    def fresh_args(self, rng):
+        n = int(rng.integers(5, 15))
+        self._n = n
+        x = rng.uniform(-3, 3, size=n)
+        y = rng.normal() * x + rng.normal() + rng.normal(scale=0.3, size=n)
+        return x, y, float(rng.normal()), float(rng.normal())
+
+    def fresh_compare(self, out, want):
+        arr = as_array(out, "the gradient (dw, db)")
+        _fixed_count(arr.reshape(-1) if arr.size == 2 else arr, want, self._n, "`mse_gradient`", "x")
+        check_close(arr, np.array(want), "the gradient (dw, db)", names=("dw", "db"))
 
 
 class LeastSquares(Exercise):
     name = "least_squares"
     title = "Exercise 4 — the closed-form line, by hand"
     hints = (
-        "The best slope is cov(x, y) / var(x), both with the same divisor; the best intercept makes the line pass through the means.",
-        "`w = np.mean((x - x.mean()) * (y - y.mean())) / np.mean((x - x.mean()) ** 2)`, then `b = y.mean() - w * x.mean()`.",
+        "The best line passes through the point of the means (mean of x, mean of y), and its slope is "
+        "the covariance of x and y divided by the variance of x (Section 6).",
+        "Centre both arrays first, `dx = x - x.mean()` and `dy = y - y.mean()`: the slope is then the "
+        "mean of dx·dy divided by the mean of dx².",
+        "Once you have the slope w, the intercept follows from mean(y) = w·mean(x) + b. If you use "
+        "`np.cov` (which divides by N−1), divide it by `np.var(x, ddof=1)` so that both use the same "
+        "divisor. Return the slope first, then the intercept.",
     )
     solution_code = """
         def least_squares(x, y):
@@ -124,8 +188,7 @@ class LeastSquares(Exercise):
         return ls
 
     def verify(self, fn):
-        x = _X + 3.0  # not centred, so a forgotten centring shows
-        y = -0.8 * x + 2.5 + _rng.normal(scale=0.2, size=x.shape)
+        x, y = _X4, _Y4
         arr = as_array(call(fn, x.copy(), y.copy(), what="`least_squares`"), "(w, b)")
         want = np.polyfit(x, y, 1)
         if arr.size == 2 and np.allclose(arr.ravel(), want[::-1], rtol=1e-6):
@@ -136,6 +199,14 @@ class LeastSquares(Exercise):
                         "divides by N. Use the same divisor in both (e.g. np.var(x, ddof=1)).")
         check_close(arr, want, "(w, b)", rtol=1e-6, names=("w", "b"))
         return "the same line as np.polyfit(x, y, 1)."
+
+    def fresh_args(self, rng):
+        n = int(rng.integers(6, 15))
+        x = rng.uniform(-2, 2, size=n) * rng.uniform(0.5, 2.0) + rng.uniform(-4, 4)
+        return x, rng.normal() * x + rng.normal() + rng.normal(scale=0.3, size=n)
+
+    def fresh_compare(self, out, want):
+        check_close(as_array(out, "(w, b)"), np.array(want), "(w, b)", names=("w", "b"))
 
 
 q1, q2, q3, q4 = MSE(), PredictionsGrid(), Gradient(), LeastSquares()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Exercise, Wrong, as_array, call, check_close, check_finite, check_shape, tolerance_for
+from . import Exercise, Wrong, as_array, call, check_close, check_finite, check_shape
 
 _rng = np.random.default_rng(2)
 _X = _rng.normal(size=(5, 3))
@@ -33,8 +33,12 @@ class DenseForward(Exercise):
     name = "dense_forward"
     title = "Exercise 1 — a dense layer, forward"
     hints = (
-        "Every row of X is one example. `X @ W` has shape (N, d_out): one weighted sum per example and neuron.",
-        "Add the bias (it broadcasts over the rows) and apply the activation: `np.tanh(X @ W + b)`.",
+        "Every row of X is one example. For every example and every neuron, a dense layer takes a "
+        "weighted sum of the inputs, adds that neuron's bias, then applies the activation (tanh here).",
+        "One matrix product does all the weighted sums at once: `X @ W` has shape (N, d_out). The bias "
+        "`b`, of shape (d_out,), broadcasts over the rows when you add it.",
+        "Apply `np.tanh` to the whole sum, bias included, not to `X @ W` alone. Check the shapes: "
+        "(N, d_in) @ (d_in, d_out) gives (N, d_out): the inner sizes (d_in) must match, so X comes first.",
     )
     solution_code = """
         def dense_forward(X, W, b):
@@ -53,20 +57,34 @@ class DenseForward(Exercise):
             raise Wrong("you forgot the activation: apply `np.tanh` to `X @ W + b`.")
         if np.allclose(out, np.tanh(_X @ _W)):
             raise Wrong("you forgot the bias `b`: the layer computes tanh(X @ W + b).")
+        if np.allclose(out, np.tanh(_X @ _W) + _B):
+            raise Wrong("you added the bias after the activation: it belongs inside, to the weighted "
+                        "sum, `tanh(X @ W + b)`.")
         if np.allclose(out, _sigmoid(_X @ _W + _B)):
             raise Wrong("that is a sigmoid layer; this one uses tanh (`np.tanh`).")
         check_close(out, np.tanh(_X @ _W + _B), "the output of the layer")
         return "one row per example, one column per neuron: (N, d_in) @ (d_in, d_out) -> (N, d_out)."
+
+    def fresh_args(self, rng):
+        n, d_in, d_out = int(rng.integers(6, 12)), int(rng.integers(4, 8)), int(rng.integers(2, 4))
+        return (rng.normal(size=(n, d_in)), rng.normal(scale=0.7, size=(d_in, d_out)),
+                rng.normal(size=d_out))
+
+    def fresh_compare(self, out, want):
+        check_close(out, want, "the output of the layer")
 
 
 class SoftmaxRows(Exercise):
     name = "softmax_rows"
     title = "Exercise 2 — softmax of every row, without overflow"
     hints = (
-        "For one row z: exp(z) / sum(exp(z)). For a whole array, sum along axis=1 and keep the axis "
-        "(`keepdims=True`) so the division broadcasts row by row.",
-        "Subtract each row's maximum first: `Z - Z.max(axis=1, keepdims=True)`. The result does not "
-        "change, but exp never overflows.",
+        "For one row z, the softmax is exp(z) / sum(exp(z)). For the whole array at once: "
+        "exponentiate every logit, then divide each row by its own sum.",
+        "Sum each row with `axis=1, keepdims=True`: the sums then have shape (N, 1), and the "
+        "division broadcasts row by row.",
+        "Against overflow: the softmax does not change if you subtract the same number from every "
+        "logit of a row. Subtract each row's own maximum, `Z.max(axis=1, keepdims=True)`, before "
+        "`np.exp`: the largest exponential of each row is then exp(0) = 1.",
     )
     solution_code = """
         def softmax_rows(Z):
@@ -79,10 +97,7 @@ class SoftmaxRows(Exercise):
 
     def verify(self, fn):
         Z = np.array([[2.0, 1.0, 0.1], [0.0, 0.0, 0.0], [-1.0, 3.0, 0.5], [5.0, -2.0, 1.0]])
-        with np.errstate(all="ignore"):
-            raw = call(fn, Z.copy(), what="`softmax_rows`")
-            out = as_array(raw, "the softmax")
-        tol = tolerance_for(raw)
+        out = as_array(call(fn, Z.copy(), what="`softmax_rows`"), "the softmax")
         check_shape(out, Z.shape, "the softmax")
         check_finite(out, "the softmax")
         e = np.exp(Z)
@@ -91,19 +106,17 @@ class SoftmaxRows(Exercise):
         if np.allclose(out, e / e.sum()):
             raise Wrong("you divided by the sum of the whole array: divide each row by its own sum "
                         "(`axis=1, keepdims=True`).")
-        check_close(out, _softmax_rows(Z), "the softmax", **tol)
+        check_close(out, _softmax_rows(Z), "the softmax")
         big = Z + 1000.0
-        with np.errstate(all="ignore"):
-            out_big = as_array(call(fn, big.copy(), what="`softmax_rows`"), "the softmax of large logits")
+        out_big = as_array(call(fn, big.copy(), what="`softmax_rows`"), "the softmax of large logits")
         if out_big.shape == big.shape and not np.isfinite(out_big).all():
             raise Wrong("for logits around 1000 your softmax returns NaN: exp(1000) overflows to "
                         "infinity and inf/inf is NaN. Subtract each row's maximum before `np.exp`.")
-        check_close(out_big, _softmax_rows(big), "the softmax of large logits", **tol)
+        check_close(out_big, _softmax_rows(big), "the softmax of large logits")
         # Rows whose logits lie far apart, each in its own range: only a shift by each row's own
         # maximum survives (the global max, the row minimum, the mean or the first column do not).
         apart = np.array([[0.0, 2000.0], [-2000.0, 0.0]])
-        with np.errstate(all="ignore"):
-            out_apart = as_array(call(fn, apart.copy(), what="`softmax_rows`"), "the softmax")
+        out_apart = as_array(call(fn, apart.copy(), what="`softmax_rows`"), "the softmax")
         if out_apart.shape == apart.shape and not np.allclose(out_apart, [[0.0, 1.0], [0.0, 1.0]], atol=1e-6):
             got = "[" + ", ".join("[" + ", ".join(f"{v:.3g}" for v in row) + "]" for row in out_apart) + "]"
             raise Wrong(f"for the rows [0, 2000] and [-2000, 0] your softmax gives {got} instead of "
@@ -113,13 +126,25 @@ class SoftmaxRows(Exercise):
                         "not the minimum, not the mean.")
         return "every row sums to 1, and shifting by the max keeps exp from overflowing."
 
+    def fresh_args(self, rng):
+        n, k = int(rng.integers(2, 9)), int(rng.integers(2, 7))
+        return (rng.normal(scale=3.0, size=(n, k)) + rng.normal(scale=5.0, size=(n, 1)),)
+
+    def fresh_compare(self, out, want):
+        check_close(out, want, "the softmax")
+
 
 class Standardize(Exercise):
     name = "standardize"
     title = "Exercise 3 — z-score with training statistics"
     hints = (
-        "Compute `mu = train.mean(axis=0)` and `sigma = train.std(axis=0)`: one number per column.",
-        "Apply the *same* mu and sigma to both arrays: `return (train - mu) / sigma, (test - mu) / sigma`.",
+        "A z-score subtracts a column's mean and divides by its standard deviation. Both statistics "
+        "come from the training set only, and the test set is scaled with those same numbers.",
+        "`train.mean(axis=0)` and `train.std(axis=0)` give one number per column (axis=0 runs down "
+        "the rows); subtracting and dividing by them broadcasts over the rows.",
+        "Compute mu and sigma once, from `train`, and use them for *both* arrays (never "
+        "`test.mean(...)`). Keep NumPy's default `ddof=0`, the population std that divides by N, and "
+        "return a pair `(train_z, test_z)`.",
     )
     solution_code = """
         def standardize(train, test):
@@ -127,18 +152,19 @@ class Standardize(Exercise):
             return (train - mu) / sigma, (test - mu) / sigma
     """
 
+    _DDOF = ("you divided by the sample standard deviation, which divides by N-1: "
+             "`np.std(..., ddof=1)` divides by N-1 (and so do pandas' `.std()` and torch's `.std()` "
+             "by default). The z-score of the course uses the population std, ddof=0 (np.std's "
+             "default, dividing by N), like scikit-learn's StandardScaler.")
+
     def reference(self):
         def standardize(train, test):
             mu, sigma = train.mean(axis=0), train.std(axis=0)
             return (train - mu) / sigma, (test - mu) / sigma
         return standardize
 
-    def verify(self, fn):
-        rng = np.random.default_rng(3)
-        scale, shift = np.array([1.0, 100.0, 0.01]), np.array([5.0, -200.0, 0.3])
-        train = rng.normal(size=(40, 3)) * scale + shift
-        test = rng.normal(size=(10, 3)) * scale * 1.5 + shift + scale
-        tr, te = _pair(call(fn, train.copy(), test.copy(), what="`standardize`"), "`standardize`")
+    def _judge(self, train, test, tr, te):
+        """Compare a pair (train_z, test_z) with the reference on ``train`` and ``test``."""
         check_shape(tr, train.shape, "train_z")
         check_shape(te, test.shape, "test_z")
         check_finite(tr, "train_z")
@@ -150,20 +176,61 @@ class Standardize(Exercise):
         lo, hi = train.min(axis=0), train.max(axis=0)
         if np.allclose(tr, (train - lo) / (hi - lo)):
             raise Wrong("that is min-max scaling; the z-score subtracts the mean and divides by the standard deviation.")
+        if np.allclose(tr, (train - train.mean()) / train.std()):
+            raise Wrong("you used one mean and one standard deviation for the whole array: every "
+                        "column (feature) needs its own, so compute them with `axis=0`.")
+        if np.allclose(tr, train - mu):
+            raise Wrong("train_z is only centred: after subtracting the mean, also divide by the "
+                        "standard deviation of each column.")
+        if np.allclose(tr, (train - mu) / sigma ** 2):
+            raise Wrong("you divided by the variance: divide by the standard deviation, its square "
+                        "root (`std`, not `var`).")
+        sample = train.std(axis=0, ddof=1)
+        if np.allclose(tr, (train - mu) / sample):
+            raise Wrong("train_z: " + self._DDOF)
         check_close(tr, (train - mu) / sigma, "train_z")
-        if np.allclose(te, (test - test.mean(0)) / test.std(0)):
+        if np.allclose(te, (test - test.mean(0)) / test.std(0)) or \
+                np.allclose(te, (test - test.mean(0)) / test.std(0, ddof=1)):
             raise Wrong("test_z uses the test set's own mean and standard deviation. New data must be "
                         "scaled with the *training* statistics, exactly like the data the model learned from.")
+        if np.allclose(te, (test - mu) / sample):
+            raise Wrong("test_z: " + self._DDOF)
         check_close(te, (test - mu) / sigma, "test_z")
+
+    def verify(self, fn):
+        rng = np.random.default_rng(3)
+        scale, shift = np.array([1.0, 100.0, 0.01]), np.array([5.0, -200.0, 0.3])
+        train = rng.normal(size=(40, 3)) * scale + shift
+        test = rng.normal(size=(10, 3)) * scale * 1.5 + shift + scale
+        tr, te = _pair(call(fn, train.copy(), test.copy(), what="`standardize`"), "`standardize`")
+        self._judge(train, test, tr, te)
         return "training columns now have mean 0 and std 1, and the test set is scaled the same way."
+
+    def fresh_args(self, rng):
+        d = int(rng.integers(2, 6))
+        scale = 10.0 ** rng.uniform(-2, 2, size=d)      # columns of very different sizes,
+        shift = scale * rng.uniform(-5, 5, size=d)       # each offset a few of its own stds (a float32
+                                                         # answer loses no more digits than on the example)
+        n_train, n_test = int(rng.integers(15, 35)), int(rng.integers(4, 9))
+        train = rng.normal(size=(n_train, d)) * scale + shift
+        return train, rng.normal(size=(n_test, d)) * scale * 1.5 + shift + scale
+
+    def fresh_compare(self, out, want):
+        tr, te = _pair(out, "`standardize`")
+        check_close(tr, want[0], "train_z")
+        check_close(te, want[1], "test_z")
 
 
 class CountParams(Exercise):
     name = "count_params"
     title = "Exercise 4 — counting a network's parameters"
     hints = (
-        "A dense layer from `a` neurons to `c` neurons has a weight matrix of a × c numbers and c biases.",
-        "Loop over consecutive pairs: `sum(a * c + c for a, c in zip(sizes[:-1], sizes[1:]))`.",
+        "Only the connections between consecutive layers have parameters. A dense layer from `a` "
+        "neurons to `c` neurons has a weight matrix of a × c numbers, plus c biases (one per neuron it feeds).",
+        "Walk over the consecutive pairs of layer sizes: `zip(sizes[:-1], sizes[1:])` gives the pairs "
+        "(a, c) = (2, 4), (4, 4), (4, 1) for [2, 4, 4, 1]. Add up the parameters of every pair.",
+        "The input layer has no biases (its neurons are just the input values). Check by hand: for "
+        "[2, 4, 4, 1] you should get (2·4 + 4) + (4·4 + 4) + (4·1 + 1) = 37.",
     )
     solution_code = """
         def count_params(sizes):
@@ -187,11 +254,23 @@ class CountParams(Exercise):
             if np.isclose(got, sum(sizes)) or np.isclose(got, sum(sizes[1:])):
                 raise Wrong(f"count_params({sizes}) gave {int(got)}: that counts neurons, not parameters. "
                             "Count one weight per connection plus one bias per non-input neuron.")
+            if np.isclose(got, weights + sum(sizes[:-1])):
+                raise Wrong(f"count_params({sizes}) gave {int(got)}: that gives each layer as many biases "
+                            "as the layer *before* it has neurons. A bias belongs to each neuron that "
+                            "receives the weighted sum: a layer from a to c neurons has c biases.")
             if np.isclose(got, weights + sum(sizes)):
                 raise Wrong(f"count_params({sizes}) gave {int(got)}: the input layer has no biases "
                             "(its neurons are just the input values).")
             check_close(got, want, f"count_params({sizes})")
         return "count_params([784, 128, 10]) = 101,770: most parameters sit in the first layer."
+
+    def fresh_args(self, rng):
+        sizes = [int(v) for v in rng.integers(1, 300, size=int(rng.integers(2, 7)))]
+        self._sizes = list(sizes)           # for the message (the function might change its list)
+        return (sizes,)
+
+    def fresh_compare(self, out, want):
+        check_close(out, want, f"count_params({self._sizes})")
 
 
 q1, q2, q3, q4 = DenseForward(), SoftmaxRows(), Standardize(), CountParams()

@@ -29,8 +29,12 @@ class BCE(Exercise):
     name = "bce"
     title = "Exercise 1 — binary cross-entropy"
     hints = (
-        "For one example: -(y * log(p) + (1 - y) * log(1 - p)). The first term counts when y = 1, the second when y = 0.",
-        "With NumPy arrays it is one line: `-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))`.",
+        "Cross-entropy is minus the log of the probability the model gave to the right answer: "
+        "−log p when y = 1, −log(1 − p) when y = 0. The loss is the mean over the examples.",
+        "One formula covers both cases, because y is 0 or 1: ℓ = −[y·log p + (1 − y)·log(1 − p)]. "
+        "NumPy computes it for all examples at once, with `np.log` (the natural log).",
+        "Mind the minus sign: logs of probabilities are negative, but the loss is positive. And "
+        "average over the examples with `np.mean`, not `np.sum`.",
     )
     solution_code = """
         def bce(y, p):
@@ -61,13 +65,33 @@ class BCE(Exercise):
         check_close(out, want, "the value of `bce`")
         return "the mean of -log(probability given to the right answer)."
 
+    def fresh_args(self, rng):
+        n = int(rng.integers(4, 11))                   # not the example's 12
+        self._n = n
+        y = (rng.random(n) > 0.5).astype(np.float64)
+        y[:2] = [1.0, 0.0]                             # both classes present
+        return y, rng.uniform(0.03, 0.97, size=n)
+
+    def fresh_compare(self, out, want):
+        arr = as_array(out, "the value of `bce`")
+        arr = arr.reshape(()) if arr.size == 1 else arr
+        if arr.shape == () and np.isclose(arr * len(_Y), want * self._n):
+            raise Wrong(f"for {self._n} examples your `bce` divides by {len(_Y)}, the size of the check's "
+                        "example: divide by the number of examples you are given, `len(y)`, or let "
+                        "`np.mean` do it.")
+        check_close(arr, want, "the value of `bce`")
+
 
 class BoundaryX2(Exercise):
     name = "boundary_x2"
     title = "Exercise 2 — the decision line from the weights"
     hints = (
-        "On the boundary the neuron's input is zero: w1 * x1 + w2 * x2 + b = 0. Solve it for x2.",
-        "x2 = -(w1 * x1 + b) / w2: both w1 * x1 and b change sign, and everything is divided by w2.",
+        "On the decision line the neuron is exactly undecided (p = 0.5), so its input is zero: "
+        "w1·x1 + w2·x2 + b = 0. Solve that equation for x2.",
+        "Move w1·x1 + b to the other side of the equation (both terms change sign), then divide "
+        "everything by w2.",
+        "In code w1 is `w[0]` and w2 is `w[1]`. `x1` is an array, so one formula gives all the x2 "
+        "values at once. Check: the line has slope −w1/w2 and crosses x1 = 0 at −b/w2.",
     )
     solution_code = """
         def boundary_x2(x1, w, b):
@@ -95,13 +119,26 @@ class BoundaryX2(Exercise):
         check_close(out, want, "x2 on the line")
         return "slope -w1/w2, intercept -b/w2."
 
+    def fresh_args(self, rng):
+        w = rng.normal(size=2)
+        w[1] = np.sign(w[1] + 1e-12) * (0.3 + abs(w[1]))   # w2 away from zero
+        return np.sort(rng.uniform(-3, 3, size=int(rng.integers(3, 8)))), w, float(rng.normal())
+
+    def fresh_compare(self, out, want):
+        check_close(out, want, "x2 on the line")
+
 
 class MomentumStep(Exercise):
     name = "momentum_step"
     title = "Exercise 3 — one step of SGD with momentum"
     hints = (
-        "First update the velocity: it keeps `beta` of its old value and adds `-lr * grad`.",
-        "`velocity = beta * velocity - lr * grad`, then `theta = theta + velocity`; return both.",
+        "Momentum keeps a velocity, a step that remembers the previous steps. At every step the "
+        "velocity first shrinks (times beta), then gets a push against the gradient; theta then "
+        "moves by the velocity.",
+        "The form of the lesson and of Keras' `SGD(momentum=...)`: new velocity = beta · velocity − "
+        "lr · grad, then new theta = theta + new velocity.",
+        "Order matters: update the velocity first, and move theta with the *new* velocity. Return "
+        "both, `(new_theta, new_velocity)`: the next step needs the velocity.",
     )
     solution_code = """
         def momentum_step(theta, velocity, grad, lr, beta):
@@ -154,14 +191,40 @@ class MomentumStep(Exercise):
         check_close(new_theta, theta + want_v, "new_theta")
         return "the velocity remembers past gradients, so consistent directions speed up."
 
+    def fresh_args(self, rng):
+        n = int(rng.integers(4, 9))                    # not the example's 3 parameters
+        self._fresh = (rng.normal(size=n), rng.normal(scale=0.3, size=n), rng.normal(size=n),
+                       float(rng.uniform(0.1, 0.3)), float(rng.uniform(0.5, 0.8)))
+        return self._fresh
+
+    def fresh_compare(self, out, want):
+        new_theta, new_vel = _unpack(out, 2, "(new_theta, new_velocity)", "`momentum_step`")
+        _, vel, grad, lr, beta = self._fresh
+        for arr, lab in ((new_theta, "new_theta"), (new_vel, "new_velocity")):
+            check_shape(arr, vel.shape, lab)
+            check_finite(arr, lab)
+        if not np.allclose(new_vel, want[1]):
+            for b_, lr_, used in ((0.9, lr, "beta = 0.9"), (beta, 0.05, "lr = 0.05"),
+                                  (0.9, 0.05, "beta = 0.9 and lr = 0.05")):   # the example's numbers
+                if np.allclose(new_vel, b_ * vel - lr_ * grad):
+                    raise Wrong(f"called with lr = {lr:.3f} and beta = {beta:.3f}, your velocity uses {used}, "
+                                "taken from the check's example: use the arguments `lr` and `beta`.")
+        check_close(new_vel, want[1], "new_velocity")
+        check_close(new_theta, want[0], "new_theta")
+
 
 class AdamStep(Exercise):
     name = "adam_step"
     title = "Exercise 4 — one step of Adam"
     hints = (
-        "Update the two running averages: m = beta1*m + (1-beta1)*grad and s = beta2*s + (1-beta2)*grad**2.",
-        "Correct their start-up bias: m_hat = m / (1 - beta1**t), s_hat = s / (1 - beta2**t). "
-        "Then theta = theta - lr * m_hat / (sqrt(s_hat) + eps). Return theta, m, s (the uncorrected m and s).",
+        "Adam keeps two running averages for every parameter: m of the gradient and s of the squared "
+        "gradient. It moves each parameter by lr times m divided by the square root of s, so every "
+        "parameter takes a step of about the same size.",
+        "The averages: m ← β1·m + (1 − β1)·g and s ← β2·s + (1 − β2)·g². The step: "
+        "θ ← θ − lr · m̂ / (√ŝ + ε), where m̂ and ŝ are the bias-corrected averages.",
+        "The bias correction: m and s start at zero, so in the first steps they are too small; "
+        "dividing by (1 − β1 to the power t) and (1 − β2 to the power t) gives m̂ and ŝ. Use m̂ and ŝ "
+        "for the step, but return the uncorrected m and s: the next step continues from them.",
     )
     solution_code = """
         def adam_step(theta, m, s, grad, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
@@ -210,9 +273,39 @@ class AdamStep(Exercise):
         out5 = _unpack(call(fn, theta.copy(), m_.copy(), s_.copy(), grad.copy(), 5, lr, what="`adam_step`"),
                        3, "(new_theta, new_m, new_s)", "`adam_step`")
         want5 = self._ref(theta, m_, s_, grad, 5, lr)
+        m5, s5 = 0.9 * m_ + 0.1 * grad, 0.999 * s_ + 0.001 * grad ** 2
+        if out5[0].shape == theta.shape and not np.allclose(out5[0], want5[0]) and \
+                np.allclose(out5[0], theta - lr * (m5 / 0.1) / (np.sqrt(s5 / 0.001) + 1e-7)):
+            raise Wrong("at step t = 5 your bias correction divides by (1 - beta1) and (1 - beta2): "
+                        "raise the betas to the power t, (1 - beta1**t) and (1 - beta2**t), so that the "
+                        "correction fades away as the steps go on.")
         for arr, ref, lab in zip(out5, want5, ("new_theta", "new_m", "new_s")):
             check_close(arr, ref, f"{lab} at step t = 5")
         return "at step 1 Adam moves every parameter by about lr, whatever the size of its gradient."
+
+    def fresh_args(self, rng):
+        n = int(rng.integers(4, 9))                    # not the example's 3 parameters
+        args = (rng.normal(size=n), rng.normal(scale=0.1, size=n), rng.uniform(0.001, 0.1, size=n),
+                rng.normal(size=n), int(rng.integers(2, 40)), float(rng.uniform(0.001, 0.1)),
+                float(rng.uniform(0.8, 0.95)), float(rng.uniform(0.99, 0.9995)), 1e-7)
+        self._fresh = args
+        return args
+
+    def fresh_compare(self, out, want):
+        new_theta, new_m, new_s = _unpack(out, 3, "(new_theta, new_m, new_s)", "`adam_step`")
+        theta, m, s, grad, t, lr, beta1, beta2, eps = self._fresh
+        for arr, lab in zip((new_theta, new_m, new_s), ("new_theta", "new_m", "new_s")):
+            check_shape(arr, theta.shape, lab)
+            check_finite(arr, lab)
+        fixed = self._ref(theta, m, s, grad, t, lr)            # beta1 = 0.9, beta2 = 0.999 written in
+        if not np.allclose(new_m, want[1]) and np.allclose(new_m, fixed[1]) or \
+                not np.allclose(new_s, want[2]) and np.allclose(new_s, fixed[2]):
+            raise Wrong(f"with beta1 = {beta1:.3f} and beta2 = {beta2:.4f} your averages are those of "
+                        "0.9 and 0.999: use the arguments `beta1` and `beta2`, not the numbers of "
+                        "their defaults.")
+        for arr, ref, lab in zip((new_m, new_s, new_theta), (want[1], want[2], want[0]),
+                                 ("new_m", "new_s", "new_theta")):
+            check_close(arr, ref, f"{lab} at step t = {t}")
 
 
 q1, q2, q3, q4 = BCE(), BoundaryX2(), MomentumStep(), AdamStep()
