@@ -215,7 +215,54 @@ def _say(msg: str) -> None:
     print(f"[mlcourse.data] {msg}")
 
 
-def _download(url: str, target: Path, sha256: str, timeout: float) -> None:
+class DownloadProblem(Exception):
+    """A download that went wrong in a way we can name (stalled, too slow); the message says how."""
+
+
+class _Downloader:
+    """A pooch downloader with a per-read timeout, an overall deadline and a progress bar.
+
+    ``timeout``: seconds without any data before giving up ("stopped sending data").
+    ``deadline``: seconds for the whole file, so that a trickle (a few bytes a second, which
+    never trips the read timeout) is stopped too.
+    """
+
+    def __init__(self, timeout: float, deadline: float) -> None:
+        self.timeout, self.deadline = timeout, deadline
+
+    def __call__(self, url: str, output_file: str, pooch: object = None, check_only: bool = False) -> None:
+        import time
+        from urllib.parse import urlparse
+
+        import requests
+        from tqdm.auto import tqdm
+
+        host, name = urlparse(url).netloc, url.rsplit("/", 1)[-1]
+        start, done = time.monotonic(), 0
+        try:
+            with requests.get(url, stream=True, timeout=self.timeout) as r:
+                r.raise_for_status()
+                total = int(r.headers.get("content-length") or 0) or None
+                with open(output_file, "wb") as fh, tqdm(
+                        total=total, unit="B", unit_scale=True, desc=f"downloading {name}",
+                        disable=total is not None and total < 2_000_000, leave=False) as bar:
+                    for chunk in r.iter_content(chunk_size=1 << 16):
+                        fh.write(chunk)
+                        done += len(chunk)
+                        bar.update(len(chunk))
+                        if time.monotonic() - start > self.deadline:
+                            of = f" of {total / 1e6:.1f}" if total else ""
+                            raise DownloadProblem(
+                                f"{host} sent only {done / 1e6:.1f}{of} MB of {name} in "
+                                f"{self.deadline:g} s: the connection is too slow, stopped")
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            if done or "Read timed out" in str(exc):
+                raise DownloadProblem(f"{host} stopped sending data for {self.timeout:g} s "
+                                      f"(after {done / 1e6:.1f} MB of {name})") from None
+            raise
+
+
+def _download(url: str, target: Path, sha256: str, timeout: float, deadline: float = 900.0) -> None:
     import pooch
 
     pooch.get_logger().setLevel("WARNING")  # we say what happened ourselves
@@ -224,16 +271,25 @@ def _download(url: str, target: Path, sha256: str, timeout: float) -> None:
         known_hash=f"sha256:{sha256}",
         fname=target.name,
         path=str(target.parent),
-        downloader=pooch.HTTPDownloader(timeout=timeout, progressbar=False),
+        downloader=_Downloader(timeout, deadline),
     )
+    mask = os.umask(0)  # pooch's temporary file is private (0600): give it the usual mode
+    os.umask(mask)
+    os.chmod(target, 0o666 & ~mask)
 
 
 def _explain_download_error(url: str, exc: Exception) -> str:
     """One plain line for a failed download."""
+    import errno
     from urllib.parse import urlparse
 
     host = urlparse(url).netloc
     name = exc.__class__.__name__
+    if isinstance(exc, DownloadProblem):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+        return (f"cannot write the download into {exc.filename or 'the cache'} ({exc.strerror}): "
+                f"set {DATA_ENV} to a folder you can write to")
     if name in ("ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout", "SSLError"):
         return f"could not reach {host} (no internet connection?)"
     status = getattr(getattr(exc, "response", None), "status_code", None)
@@ -246,22 +302,65 @@ def _explain_download_error(url: str, exc: Exception) -> str:
     return f"{url}: {name}: {str(exc)[:200]}"
 
 
-def fetch_file(dataset: str, rf: RemoteFile, *, timeout: float = 30.0) -> tuple[Path, str]:
-    """Find one verified copy of ``rf``; return its path and the source used.
+def _remove_orphans(folder: Path, older_than: float = 3600.0) -> None:
+    """Delete temporary files left by killed downloads (pooch's ``tmp*``, our ``*.part``)."""
+    import time
 
-    The source is ``"cache"``, ``"system"`` or ``"download"``.
+    if not folder.is_dir():
+        return
+    now = time.time()
+    for f in list(folder.glob("tmp*")) + list(folder.glob("*.part")):
+        try:
+            if f.is_file() and now - f.stat().st_mtime > older_than:
+                f.unlink()
+        except OSError:
+            pass  # another kernel's, or not ours to remove: harmless
+
+
+def _from_cache(target: Path, rf: RemoteFile) -> Path | None:
+    """``target`` if it holds a verified copy; None if absent or corrupt (then removed).
 
     Raises:
-        DataError: no source worked (the message names the dataset and what to do).
+        DataError: the cache entry cannot be used or repaired (a folder, unreadable, read-only).
+    """
+    if target.is_dir():
+        raise DataError(f"{target} is a folder where the file {rf.name} should be: remove it, "
+                        f"or set {DATA_ENV} to another folder.")
+    try:
+        digest = sha256_of(target)
+    except FileNotFoundError:
+        return None  # absent, or removed by another kernel a moment ago
+    except PermissionError:
+        raise DataError(f"{target} exists but you may not read it (a cache shared with another "
+                        f"user?): set {DATA_ENV} to a folder of your own.") from None
+    if rf.accepts(digest):
+        return target
+    _say(f"the cached {target} is corrupted (SHA-256 mismatch): removing it and fetching again")
+    try:
+        target.unlink(missing_ok=True)
+    except OSError as exc:
+        raise DataError(f"the cached {target} is corrupted and cannot be removed ({exc.strerror}): "
+                        f"delete it by hand, or set {DATA_ENV} to a folder you can write to.") from None
+    return None
+
+
+def fetch_file(dataset: str, rf: RemoteFile, *, timeout: float = 30.0,
+               deadline: float = 900.0) -> tuple[Path, str]:
+    """Find one verified copy of ``rf``; return its path and the source used.
+
+    The source is ``"cache"``, ``"system"`` or ``"download"``. A download gives up after
+    ``timeout`` seconds without data, or ``deadline`` seconds in all.
+
+    Raises:
+        DataError: no source worked, or the cache cannot be used (the message names the
+            dataset or the file, and what to do).
     """
     info = _info(dataset)
     target = data_dir() / dataset / rf.name
     problems: list[str] = []
-    if target.exists():
-        if rf.accepts(sha256_of(target)):
-            return target, "cache"
-        _say(f"the cached {target} is corrupted (SHA-256 mismatch): removing it and fetching again")
-        target.unlink()
+    _remove_orphans(target.parent)
+    if _from_cache(target, rf) is not None:
+        return target, "cache"
     for sys_path in rf.system_paths if use_system_copies() else ():
         p = Path(sys_path)
         if p.exists():
@@ -274,7 +373,7 @@ def fetch_file(dataset: str, rf: RemoteFile, *, timeout: float = 30.0) -> tuple[
         for url in map(mirrored, rf.urls):
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                _download(url, target, rf.sha256, timeout)
+                _download(url, target, rf.sha256, timeout, deadline)
                 return target, "download"
             except OSError as exc:  # network errors and a full disk; pooch removed its temp file
                 if getattr(exc, "errno", None) == 28:
@@ -494,13 +593,14 @@ def load_shakespeare() -> str:
     SHA-256 is checked.
     """
     cached = data_dir() / "shakespeare" / "corpus.txt"
-    if cached.exists():
-        if sha256_of(cached) == SHAKESPEARE_CORPUS_SHA:
+    corpus = RemoteFile("corpus.txt", SHAKESPEARE_CORPUS_SHA, ())
+    try:
+        if _from_cache(cached, corpus) is not None:
             text = cached.read_text("utf-8")
             _say(f"loaded the Shakespeare corpus ({len(text):,} characters) from {cached}")
             return text
-        _say(f"the cached {cached} is corrupted (SHA-256 mismatch): rebuilding it")
-        cached.unlink()
+    except DataError as exc:  # an unusable cache entry: build the text anyway
+        _say(f"{exc} Building the corpus without it.")
     plays = _plays_installed()
     source = "the installed package shksprdata"
     if not plays:
@@ -512,9 +612,13 @@ def load_shakespeare() -> str:
     if digest != SHAKESPEARE_CORPUS_SHA:
         raise DataError(f"the Shakespeare corpus built from {source} has SHA-256 {digest}, "
                         f"expected {SHAKESPEARE_CORPUS_SHA}: the texts differ from 0.6's.")
-    _atomic_write_text(cached, text)
+    try:
+        _atomic_write_text(cached, text)
+        where = f"cached at {cached}"
+    except OSError as exc:  # read-only or full cache: the text is good, keep it
+        where = f"not cached ({exc.strerror or exc}: {cached.parent})"
     _say(f"built the Shakespeare corpus ({len(text):,} characters, {len(plays)} texts) from "
-         f"{source}; cached at {cached}")
+         f"{source}; {where}")
     return text
 
 

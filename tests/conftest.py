@@ -25,7 +25,8 @@ def data_home(tmp_path, monkeypatch):
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder; paths under /broken/ send half a file and then hang up."""
+    """Serves a folder. Faults on purpose: under /broken/ half a file, then it hangs up; under
+    /stall/ a tenth of the file, then silence for 3 s; under /trickle/ 1 kB every 0.1 s."""
 
     def log_message(self, *args):  # keep the test output clean
         pass
@@ -40,6 +41,27 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.wfile.flush()
             self.connection.shutdown(2)
             return
+        for fault in ("/stall/", "/trickle/"):
+            if self.path.startswith(fault):
+                import time
+
+                body = (Path(self.directory) / self.path.removeprefix(fault)).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    if fault == "/stall/":
+                        self.wfile.write(body[: len(body) // 10])
+                        self.wfile.flush()
+                        time.sleep(3)
+                    else:
+                        for i in range(0, len(body), 1000):
+                            self.wfile.write(body[i:i + 1000])
+                            self.wfile.flush()
+                            time.sleep(0.1)
+                except OSError:  # the client gave up, as it should
+                    pass
+                return
         super().do_GET()
 
 

