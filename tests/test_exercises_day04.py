@@ -76,3 +76,71 @@ def test_centred_gradient_mistakes():
             grad[i] = (fp - fm) / eps
         return grad
     assert "2 * eps" in _msg(day04.q4, half_step)
+
+
+def test_dense_backward_order_is_named():
+    msg = _msg(day04.q3, lambda x, W, g: (x.T @ g, g.sum(axis=0), g @ W.T))
+    assert "you returned (dW, db, dx); return dx, dW, db in that order" in msg
+    assert "you returned (db, dW, dx)" in _msg(day04.q3, lambda x, W, g: (g.sum(axis=0), x.T @ g, g @ W.T))
+    assert "you returned (dW, dx, db)" in _msg(day04.q3, lambda x, W, g: (x.T @ g, g @ W.T, g.sum(axis=0)))
+    # wrong order *and* a wrong value: the arrays are named by their shapes, and it says so
+    msg = _msg(day04.q3, lambda x, W, g: (x.T @ g / len(x), g.sum(axis=0), g @ W.T))
+    assert "(dW, db, dx) (judging by their shapes)" in msg
+    # the right order, as a list, is right
+    assert day04.q3.evaluate(lambda x, W, g: [g @ W.T, x.T @ g, g.sum(axis=0)]).correct
+
+
+def test_centred_gradient_nudging_a_copy_is_explained():
+    def copy_nudge(f, x, eps=1e-6):
+        grad = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            xc = x.copy(); xc[i] += eps; fp = f(); xc[i] -= 2 * eps; fm = f()
+            grad[i] = (fp - fm) / (2 * eps)
+        return grad
+    msg = _msg(day04.q4, copy_nudge)
+    assert "x was the same every time" in msg and "nudge must be made in x" in msg and "not in a copy" in msg
+    assert "all zeros" in msg and "Did you return an array before filling it" not in msg
+
+    def with_argument(f, x, eps=1e-6):
+        grad = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            xp, xm = x.copy(), x.copy(); xp[i] += eps; xm[i] -= eps
+            grad[i] = (f(xp) - f(xm)) / (2 * eps)
+        return grad
+    assert "f takes none: call it as `f()`" in _msg(day04.q4, with_argument)
+    assert "never calls f()" in _msg(day04.q4, lambda f, x, eps=1e-6: np.zeros_like(x))
+
+    def two_axes_only(f, x, eps=1e-6):
+        grad = np.zeros_like(x)
+        for i in range(x.shape[0]):
+            for j in range(x.shape[1]):
+                old = x[i, j]; x[i, j] = old + eps; fp = f(); x[i, j] = old - eps; fm = f(); x[i, j] = old
+                grad[i, j] = (fp - fm) / (2 * eps)
+        return grad
+    assert "not for a 1-D x of shape (5,)" in _msg(day04.q4, two_axes_only)
+
+    # other right answers pass: another eps, a flat loop
+    ref = day04.q4.reference()
+    assert day04.q4.evaluate(lambda f, x, eps=1e-6: ref(f, x, 1e-5)).correct
+
+    def flat(f, x, eps=1e-6):
+        grad = np.zeros_like(x)
+        for i in range(x.size):
+            old = x.flat[i]; x.flat[i] = old + eps; fp = f(); x.flat[i] = old - eps; fm = f(); x.flat[i] = old
+            grad.flat[i] = (fp - fm) / (2 * eps)
+        return grad
+    assert day04.q4.evaluate(flat).correct
+
+
+def test_float32_answers_are_right():
+    assert day04.q1.evaluate(lambda z, y: day04._ref_ce_grad(z.astype(np.float32), y)).correct
+
+
+def test_blanks_and_fresh_inputs():
+    for q in day04.ALL:
+        assert q.evaluate(____).status == "not_attempted"
+    # the fresh inputs vary every shape (a function written for the example's sizes fails)
+    rng = np.random.default_rng(0)
+    shapes = {tuple(a.shape for a in day04.q3.fresh_args(rng)) for _ in range(20)}
+    assert len(shapes) > 10 and all(len({n for s in sh for n in s}) == 3 for sh in shapes)
+    assert len({day04.q4.fresh_args(rng)[1].shape for _ in range(20)} & {(2,), (3,), (4,), (5,)}) > 0

@@ -59,3 +59,51 @@ def test_confident_mistakes_mistakes():
         wrong = np.flatnonzero(pr.argmax(1) != y)
         return wrong[np.argsort(-pr[wrong, y[wrong]])][:k]
     assert "not the right examples" in _msg(day05.q4, true_class_prob)
+
+
+def test_confident_mistakes_positions_are_named():
+    def within(pr, y, k):                              # positions in the list of mistakes
+        wrong = np.flatnonzero(pr.argmax(1) != y)
+        return np.argsort(-pr[wrong].max(axis=1))[:k]
+    msg = _msg(day05.q4, within)
+    assert "positions in the list of mistakes" in msg and "wrong[order]" in msg
+    assert "classified correctly" not in msg
+
+    def whole_into_wrong(pr, y, k):                    # positions in the whole array used on `wrong`
+        wrong = np.flatnonzero(pr.argmax(1) != y)
+        return wrong[np.argsort(-pr.max(axis=1))[:k]]
+    msg = _msg(day05.q4, whole_into_wrong)         # a crash (IndexError) or, by chance, no crash
+    assert "positions in the whole array" in msg and "classified correctly" not in msg
+
+    # the same mistake when it happens not to crash
+    probs = np.array([[0.95, 0.05], [0.9, 0.1], [0.45, 0.55], [0.4, 0.6], [0.3, 0.7], [0.2, 0.8]])
+    y = np.zeros(6, dtype=int)                         # rows 0, 1 right (and the most confident); 2-5 wrong
+    wrong = np.flatnonzero(probs.argmax(1) != y)
+    top_all = np.argsort(-probs.max(axis=1), kind="stable")[:2]
+    try:
+        day05._judge_mistakes(wrong[top_all].astype(float), probs, y, 2)
+    except day05.Wrong as exc:
+        assert "with positions in the whole array" in str(exc) and "IndexError" not in str(exc)
+    else:
+        raise AssertionError("not caught")
+
+    # other right answers pass
+    def via_order(pr, y, k):
+        order = np.argsort(-pr.max(axis=1))
+        return order[pr.argmax(1)[order] != y[order]][:k]
+    assert day05.q4.evaluate(via_order).correct
+
+    def with_a_loop(pr, y, k):
+        items = sorted(((pr[i].max(), i) for i in range(len(pr)) if pr[i].argmax() != y[i]), reverse=True)
+        return [i for _, i in items[:k]]
+    assert day05.q4.evaluate(with_a_loop).correct
+
+
+def test_fixed_ten_classes_and_fresh_inputs():
+    assert "10 classes only" in _msg(day05.q2, lambda y, k: np.eye(10)[y])
+    ref = day05._ref_confusion
+    t0 = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 1, 0, 2])      # the check's example, copied
+    p0 = np.array([0, 0, 1, 1, 3, 2, 2, 0, 0, 3, 1, 1, 0, 2])
+    assert "new random inputs" in _msg(day05.q3, lambda t, p, k: ref(t0, p0, 4))
+    for q in day05.ALL:
+        assert q.evaluate(lambda *a: day05.____).status == "not_attempted"

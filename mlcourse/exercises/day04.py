@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ____, Exercise, NotAttempted, Wrong, as_array, call, check_close, check_finite, check_shape
+from . import (____, Exercise, NotAttempted, Wrong, as_array, call, check_close, check_finite, check_shape,
+               tolerance_for)
 
 _rng = np.random.default_rng(4)
 
@@ -59,7 +60,7 @@ class SoftmaxCEGrad(Exercise):
             check_shape(out, z.shape, "the gradient for a (4, 3) batch")
             check_finite(out, "the gradient for ordinary logits")
             expected = _ref_ce_grad(z, y)
-            if not np.allclose(out.sum(axis=1), 0, atol=1e-9):
+            if not np.allclose(out.sum(axis=1), 0, atol=max(1e-9, 10 * tolerance_for(None)["atol"])):
                 if np.allclose(out, _ref_softmax(z) / len(y)) or np.allclose(out, _ref_softmax(z)):
                     raise Wrong("you returned the probabilities only. The gradient is softmax minus the "
                                 "one-hot label: subtract 1 at each row's label, `p[np.arange(N), y] -= 1`.")
@@ -225,13 +226,15 @@ def _check_order(got, want):
     when that shape belongs to one gradient only); a permutation of the three names is a mistake of
     order only, not of calculus.
     """
-    names = []
+    names, by_value = [], True
     for g in got:
         same = [n for n, w in zip(_GRAD_NAMES, want) if g.shape == w.shape and np.allclose(g, w)]
         shaped = [n for n, w in zip(_GRAD_NAMES, want) if g.shape == w.shape]
+        by_value &= len(same) == 1
         names.append(same[0] if len(same) == 1 else shaped[0] if len(shaped) == 1 else None)
     if None not in names and sorted(names) == sorted(_GRAD_NAMES) and tuple(names) != _GRAD_NAMES:
-        raise Wrong(f"you returned ({', '.join(names)}); return dx, dW, db in that order "
+        how = "" if by_value else " (judging by their shapes)"
+        raise Wrong(f"you returned ({', '.join(names)}){how}; return dx, dW, db in that order "
                     "(`return dx, dW, db`).")
 
 
@@ -240,11 +243,12 @@ class CentredGradient(Exercise):
     title = "Exercise 4 — a centred finite-difference gradient"
     hints = (
         "Nudge one entry of x at a time, a little up and a little down, and see how much f() changes: "
-        "the slope is (f at x + eps - f at x - eps) / (2 eps). f takes no argument: it reads the array "
+        "the slope is (f after the nudge up - f after the nudge down) / (2 eps). f takes no argument: it reads the array "
         "x itself, so the nudge has to be made *in x*.",
-        "Loop over every index of x, whatever its shape, with `for i in np.ndindex(x.shape):`. For each "
-        "i: remember `old = x[i]`, set x[i] to old + eps and call f(), set it to old - eps and call f() "
-        "again, and store the slope in the same position i of a gradient array of x's shape.",
+        "Loop over every index of x, whatever its shape: `np.ndindex(x.shape)` yields the index "
+        "tuples (0, 0), (0, 1), ... For each index i: remember `old = x[i]`, set x[i] to old + eps and "
+        "call f(), set it to old - eps and call f() again, and store the slope at position i of a "
+        "gradient array of x's shape.",
         "Two traps. Nudging a copy (`xc = x.copy(); xc[i] += eps`) changes nothing that f sees, so every "
         "slope is 0: assign into x. And put `old` back into x[i] before moving on, or every later entry "
         "is measured at the wrong point (and the caller's x is left changed).",
@@ -275,20 +279,33 @@ class CentredGradient(Exercise):
             return grad
         return centred_gradient
 
+    copy_args = False  # f reads the very array x it was built on: the learner must nudge that one
+
     def verify(self, fn):
         x = _rng.normal(size=(3, 4))
         c = _rng.normal(size=(3, 4))
         original = x.copy()
-        f = lambda: float(np.sum(c * np.sin(x)) + np.sum(x ** 3) / 3)  # noqa: E731
+        f = _Probe(x, c)
         exact = c * np.cos(original) + original ** 2
         out = as_array(call(fn, f, x, what="`centred_gradient`", copy=False), "the gradient")
         if not np.array_equal(x, original):
             raise Wrong("your function left x changed: after nudging an entry, put the original value "
                         "back (x[i] = old), or every later entry is measured at the wrong point.")
+        if f.calls == 0:
+            raise Wrong("your function never calls f(), so it cannot measure how f changes. For each "
+                        "entry of x: nudge it, call f(), nudge it the other way, call f() again.")
+        if not f.saw_change:
+            raise Wrong(f"f() was called {f.calls} times, but x was the same every time, so f never saw "
+                        "a nudge (your gradient is all zeros). f takes no argument: it reads the array x "
+                        "itself, so the nudge must be made in x (x[i] = old + eps, then x[i] = old - eps), "
+                        "not in a copy (x.copy(), or x + something, is a new array that f never reads), "
+                        "and undone afterwards (x[i] = old). (If you did change x itself, check eps: "
+                        "it must be large enough that old + eps differs from old, e.g. 1e-6.)")
         check_shape(out, x.shape, "the gradient (it must have the shape of x)")
         check_finite(out, "the gradient")
         err = np.linalg.norm(out - exact) / (np.linalg.norm(out) + np.linalg.norm(exact))
         if err < 1e-8:
+            self._one_dimensional(fn)
             return f"relative error {err:.1e} against the exact gradient."
         if np.allclose(out, 2 * exact, rtol=1e-5):
             raise Wrong("every value is twice the gradient: the two points x + eps and x - eps are "
@@ -301,6 +318,54 @@ class CentredGradient(Exercise):
                         "1e-6, is far more accurate.")
         check_close(out, exact, "the gradient", rtol=1e-6, atol=1e-8)
         return "centred differences agree with the exact gradient."
+
+    def _one_dimensional(self, fn):
+        """The same check for a 1-D x: a loop written for two axes only breaks here."""
+        x = _rng.normal(size=5)
+        f = _Probe(x, _rng.normal(size=5))
+        try:
+            out = as_array(call(fn, f, x, what="`centred_gradient`", copy=False), "the gradient")
+            check_shape(out, x.shape, "the gradient for a 1-D x of shape (5,)")
+        except Wrong as exc:
+            raise Wrong(f"right for the 2-D x of shape (3, 4), but not for a 1-D x of shape (5,): {exc} "
+                        "x can have any shape: loop over `np.ndindex(x.shape)`, whose indices fit every "
+                        "shape, rather than over two axes.") from None
+
+    def fresh_args(self, rng):
+        shape = tuple(int(v) for v in rng.integers(2, 6, size=int(rng.integers(1, 3))))
+        x = rng.normal(size=shape)
+        return _Probe(x, rng.normal(size=shape)), x
+
+    def fresh_compare(self, out, want):
+        out = as_array(out, "the gradient")
+        check_shape(out, want.shape, "the gradient (it must have the shape of x)")
+        check_finite(out, "the gradient")
+        err = np.linalg.norm(out - want) / (np.linalg.norm(out) + np.linalg.norm(want))
+        if err > 1e-7:  # two centred differences (any eps from 1e-7 to 1e-4) agree far better than this
+            check_close(out, want, "the gradient", rtol=1e-6, atol=1e-8)
+
+
+class _Probe:
+    """f() = sum(c * sin(x)) + sum(x**3) / 3, read from the array x; counts its calls.
+
+    It records whether any call saw x differ from the x it was built with: a learner who nudges a
+    copy of x makes many calls that all see the same x.
+    """
+
+    def __init__(self, x, c):
+        self.x, self.c, self.start = x, c, x.copy()
+        self.calls, self.saw_change = 0, False
+
+    def __call__(self, *args, **kwargs):
+        if args or kwargs:
+            raise Wrong("you called f with an argument, but f takes none: call it as `f()`. It reads the "
+                        "array x itself, so make the nudge in x (x[i] = old + eps), call f(), and put the "
+                        "old value back afterwards.")
+        self.calls += 1
+        if not self.saw_change and not np.array_equal(self.x, self.start):
+            self.saw_change = True
+        x = self.x
+        return float(np.sum(self.c * np.sin(x)) + np.sum(x ** 3) / 3)
 
 
 def _forward_difference(f, x, eps=1e-6):

@@ -29,8 +29,15 @@ class Preprocess(Exercise):
     name = "preprocess"
     title = "Exercise 1 — flatten and scale the images"
     hints = (
-        "Two steps: reshape every 28x28 image into one row of 784 numbers, then divide by 255.",
-        "`images.reshape(len(images), -1).astype(np.float32) / 255` — the -1 lets NumPy work out 784.",
+        "Two steps: a Dense layer wants one row of numbers per image, so flatten each 28x28 image "
+        "into a row of 784 pixels; and it learns best from small numbers, so scale the pixels from "
+        "0-255 to 0-1.",
+        "`reshape` flattens: `images.reshape(N, -1)` keeps the first axis (N images) and lets NumPy "
+        "work out the other, 28 * 28 = 784. Then divide by 255, the largest pixel value.",
+        "Two details. The images are uint8 (whole numbers 0-255): convert them with "
+        "`.astype(np.float32)`, the type the frameworks expect (dividing uint8 by 255 alone gives "
+        "float64, twice the memory). And keep the images as the rows: `reshape(784, -1)` has the right "
+        "size but mixes pixels of different images.",
     )
     solution_code = """
         def preprocess(images):
@@ -65,14 +72,23 @@ class Preprocess(Exercise):
                         "(.astype(np.float32)), half the memory of float64 and what the frameworks expect.")
         return "(N, 784) float32 in [0, 1]: ready for a Dense layer."
 
+    def fresh_args(self, rng):
+        n = int(rng.integers(1, 10))
+        return (rng.integers(0, 256, size=(n, 28, 28)).astype(np.uint8),)
+
 
 class OneHot(Exercise):
     name = "to_one_hot"
     title = "Exercise 2 — one-hot encoding"
     hints = (
-        "Start from zeros of shape (N, num_classes) and put a 1 in row i, column labels[i].",
-        "`out[np.arange(len(labels)), labels] = 1` does all rows at once; or `np.eye(num_classes)[labels]` "
-        "picks row labels[i] of the identity matrix for every i.",
+        "Row i of the result describes example i: zeros everywhere except a 1 in column labels[i]. "
+        "So the result has shape (N, num_classes).",
+        "Indexing an array with an array of integers picks whole rows: `A[labels]` has one row per "
+        "label, row i being `A[labels[i]]`. Which (num_classes, num_classes) matrix has, as its row k, "
+        "exactly the one-hot vector of class k?",
+        "The identity matrix, `np.eye(num_classes)`, with dtype float32. Use `num_classes`, never a fixed "
+        "10. (Another way: start from zeros of shape (N, num_classes) and assign 1 at rows "
+        "`np.arange(N)`, columns `labels`, all at once.)",
     )
     solution_code = """
         def to_one_hot(labels, num_classes):
@@ -84,7 +100,13 @@ class OneHot(Exercise):
 
     def verify(self, fn):
         labels = np.array([3, 0, 9, 1, 1, 4, 11])
-        out = as_array(call(fn, labels.copy(), 12, what="`to_one_hot`"), "the one-hot array")
+        try:
+            out = as_array(call(fn, labels.copy(), 12, what="`to_one_hot`"), "the one-hot array")
+        except Wrong as exc:
+            if "IndexError" in str(exc) and "with size 10" in str(exc):
+                raise Wrong("your function made room for 10 classes only (a fixed 10, e.g. `np.eye(10)`?), "
+                            "but here num_classes is 12 and the labels go up to 11: use num_classes.") from None
+            raise
         want = _ref_one_hot(labels, 12)
         if out.shape == (12, 7) and np.allclose(out, want.T):
             raise Wrong("shape (12, 7) is transposed: one row per *example*, one column per class: "
@@ -103,15 +125,22 @@ class OneHot(Exercise):
         check_close(out, want, "the one-hot array")
         return "one row per example, a single 1 in the column of its class."
 
+    def fresh_args(self, rng):
+        num_classes = int(rng.integers(3, 16))
+        return rng.integers(0, num_classes, size=int(rng.integers(2, 13))), num_classes
+
 
 class Confusion(Exercise):
     name = "confusion"
     title = "Exercise 3 — the confusion matrix"
     hints = (
-        "Start with `cm = np.zeros((num_classes, num_classes), dtype=int)` and add 1 to "
-        "cm[true, predicted] for every example.",
-        "A loop `for t, p in zip(y_true, y_pred): cm[t, p] += 1` works; `np.add.at(cm, (y_true, y_pred), 1)` "
-        "is the loop-free version. (Plain `cm[y_true, y_pred] += 1` counts repeated pairs only once!)",
+        "The matrix counts pairs: the cell in row t, column p is the number of examples whose true "
+        "label is t and whose prediction is p. It is (num_classes, num_classes), of whole numbers.",
+        "Start from a square array of zeros (dtype int) and, for every example n, add 1 to the cell "
+        "[y_true[n], y_pred[n]]: a plain loop over `zip(y_true, y_pred)` does it.",
+        "Without a loop there is a trap: `cm[y_true, y_pred] += 1` adds 1 to each cell *once*, even "
+        "when the same (true, predicted) pair occurs many times. `np.add.at(array, indices, value)` "
+        "adds for every occurrence; its indices are the tuple (rows, columns).",
     )
     solution_code = """
         def confusion(y_true, y_pred, num_classes):
@@ -144,15 +173,25 @@ class Confusion(Exercise):
         check_close(out, want, "the confusion matrix")
         return "rows are true labels, columns predictions; the diagonal holds the correct answers."
 
+    def fresh_args(self, rng):
+        num_classes, n = int(rng.integers(2, 7)), int(rng.integers(5, 31))
+        return rng.integers(0, num_classes, size=n), rng.integers(0, num_classes, size=n), num_classes
+
 
 class ConfidentMistakes(Exercise):
     name = "confident_mistakes"
     title = "Exercise 4 — the most confident mistakes"
     hints = (
-        "First the predictions `pred = probs.argmax(axis=1)` and the indices of the mistakes "
-        "`wrong = np.flatnonzero(pred != y_true)`. The confidence of a prediction is `probs.max(axis=1)`.",
-        "Sort the mistakes by confidence, largest first: "
-        "`wrong[np.argsort(-probs[wrong].max(axis=1))][:k]`.",
+        "Three steps: find the mistakes (prediction != true label), measure how sure the network was "
+        "of each (its largest probability in that row), and sort the mistakes by that, most sure "
+        "first; keep the first k. Return row numbers of `probs`, i.e. positions in the whole array.",
+        "The tools: `probs.argmax(axis=1)` is each row's prediction and `probs.max(axis=1)` its "
+        "confidence; `np.flatnonzero(mask)` lists the positions where a boolean mask is True; "
+        "`np.argsort(-c)` orders c from largest to smallest.",
+        "The trap is which positions you return. Say `wrong` holds the positions of the mistakes. If "
+        "you sort the confidences of the mistakes only (rows `probs[wrong]`), argsort gives positions *in "
+        "that list of mistakes* (0 = the first mistake): use them to index `wrong` (`wrong[...]`) to get "
+        "back to rows of `probs`.",
     )
     solution_code = """
         def confident_mistakes(probs, y_true, k):
@@ -173,29 +212,78 @@ class ConfidentMistakes(Exercise):
         flip = _rng.choice(n, size=10, replace=False)      # 10 mistakes
         y_true[flip] = (pred[flip] + 1 + _rng.integers(0, c - 1, size=10)) % c
         k = 4
-        out = as_array(call(fn, probs.copy(), y_true.copy(), k, what="`confident_mistakes`"),
-                       "the indices")
-        want = _ref_mistakes(probs, y_true, k)
-        check_shape(out, (k,), "the indices")
-        check_finite(out, "the indices")
-        if not np.allclose(out, np.round(out)) or out.min() < 0 or out.max() >= n:
-            raise Wrong(f"return the *indices* of the examples (whole numbers from 0 to {n - 1}), "
-                        "not their probabilities.")
-        idx = out.astype(int)
-        if np.any(pred[idx] == y_true[idx]):
-            raise Wrong("some of your examples are classified correctly: keep only the mistakes "
-                        "(pred != y_true) before sorting by confidence.")
-        all_wrong = np.flatnonzero(pred != y_true)
-        least = all_wrong[np.argsort(probs[all_wrong].max(axis=1), kind="stable")][:k]
-        if np.array_equal(idx, least):
-            raise Wrong("these are the *least* confident mistakes: sort by confidence in decreasing order "
-                        "(np.argsort(-confidence)).")
-        if set(idx) == set(want) and not np.array_equal(idx, want):
-            raise Wrong("the right examples, but in the wrong order: the most confident mistake comes first.")
-        if not np.array_equal(idx, want):
-            raise Wrong("not the right examples yet: the confidence of a prediction is its largest "
-                        "probability, probs.max(axis=1) (the probability of the *predicted* class).")
+        out = _call_mistakes(fn, probs, y_true, k)
+        _judge_mistakes(out, probs, y_true, k)
         return "these are the images worth looking at first."
+
+    def fresh_args(self, rng):
+        n, c, k = int(rng.integers(12, 41)), int(rng.integers(3, 9)), int(rng.integers(1, 6))
+        probs = rng.dirichlet(np.full(c, 0.5), size=n)
+        pred = probs.argmax(axis=1)
+        y_true = pred.copy()
+        m = int(rng.integers(k + 1, n - 1))                  # more mistakes than k
+        flip = rng.choice(n, size=m, replace=False)
+        y_true[flip] = (pred[flip] + rng.integers(1, c, size=m)) % c
+        self._fresh = (probs, y_true, k)
+        return probs, y_true, k
+
+    def fresh_compare(self, out, want):
+        _judge_mistakes(as_array(out, "the indices"), *self._fresh)
+
+
+def _call_mistakes(fn, probs, y_true, k):
+    """Call the learner's function; explain an index of the whole array used on the list of mistakes."""
+    wrong = np.flatnonzero(probs.argmax(axis=1) != y_true)
+    try:
+        return as_array(call(fn, probs, y_true, k, what="`confident_mistakes`"), "the indices")
+    except Wrong as exc:
+        if "IndexError" in str(exc) and f"with size {len(wrong)}" in str(exc):
+            crash = str(exc).split(" Run it on")[0].rstrip(".")
+            raise Wrong(f"{crash}. Here {len(wrong)} is the number of mistakes: an array with one entry per "
+                        f"mistake (like `wrong`) was indexed with positions in the whole array (0 to "
+                        f"{len(y_true) - 1}). Positions from sorting something computed on all rows (such as "
+                        "`probs.max(axis=1)`) are rows of `probs`; positions from sorting something computed "
+                        "on the mistakes only (such as `probs[wrong]`) index `wrong`. Do not mix the two.") from None
+        raise
+
+
+def _judge_mistakes(out, probs, y_true, k):
+    """Compare the learner's indices with the right ones and name the mistake."""
+    n = len(y_true)
+    pred = probs.argmax(axis=1)
+    conf = probs.max(axis=1)
+    wrong = np.flatnonzero(pred != y_true)
+    want = _ref_mistakes(probs, y_true, k)
+    check_shape(out, (k,), "the indices")
+    check_finite(out, "the indices")
+    if not np.allclose(out, np.round(out)) or out.min() < 0 or out.max() >= n:
+        raise Wrong(f"return the *indices* of the examples (whole numbers from 0 to {n - 1}), "
+                    "not their probabilities.")
+    idx = np.round(out).astype(int)
+    if np.array_equal(idx, want):
+        return
+    within = np.argsort(-conf[wrong], kind="stable")[:k]          # positions in the list of mistakes
+    if np.array_equal(idx, within):
+        raise Wrong(f"you returned positions in the list of mistakes ({', '.join(map(str, idx))}: "
+                    f"0 means the first of the {len(wrong)} mistakes), not positions in the whole array. "
+                    "Use them to index the array of mistake positions, `wrong[order]`, to get the rows "
+                    f"of `probs` ({', '.join(map(str, want))}).")
+    top_all = np.argsort(-conf, kind="stable")[:k]                # positions in the whole array
+    if top_all.max() < len(wrong) and np.array_equal(idx, wrong[top_all]):
+        raise Wrong("you indexed the array of mistake positions (`wrong`) with positions in the whole "
+                    "array (from sorting `probs.max(axis=1)` of all rows). Sort the confidences of the "
+                    "mistakes only, `probs[wrong].max(axis=1)`, and index `wrong` with that order.")
+    if np.any(pred[idx] == y_true[idx]):
+        raise Wrong("some of your examples are classified correctly: keep only the mistakes "
+                    "(pred != y_true) before sorting by confidence.")
+    least = wrong[np.argsort(conf[wrong], kind="stable")][:k]
+    if np.array_equal(idx, least):
+        raise Wrong("these are the *least* confident mistakes: sort by confidence in decreasing order "
+                    "(np.argsort(-confidence)).")
+    if set(idx) == set(want):
+        raise Wrong("the right examples, but in the wrong order: the most confident mistake comes first.")
+    raise Wrong("not the right examples yet: the confidence of a prediction is its largest "
+                "probability, probs.max(axis=1) (the probability of the *predicted* class).")
 
 
 q1, q2, q3, q4 = Preprocess(), OneHot(), Confusion(), ConfidentMistakes()
