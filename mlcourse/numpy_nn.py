@@ -314,8 +314,9 @@ class Dense(Layer):
     Args:
         n_in: features per input example.
         n_out: features per output example.
-        init: ``"he"`` (std ``sqrt(2 / n_in)``, for ReLU), ``"xavier"`` (std
-            ``sqrt(1 / n_in)``, for tanh/sigmoid) or a number (the std itself).
+        init: ``"he"`` (std ``sqrt(2 / n_in)``, for ReLU; He et al. 2015), ``"lecun"`` (std
+            ``sqrt(1 / n_in)``, for tanh/sigmoid; LeCun et al. 1998), ``"xavier"`` (std
+            ``sqrt(2 / (n_in + n_out))``; Glorot & Bengio 2010) or a number (the std itself).
         seed: seed (or a NumPy ``Generator``) for the initial weights.
         dtype: ``np.float64`` (default) or ``np.float32``.
 
@@ -332,9 +333,10 @@ class Dense(Layer):
         self.n_in, self.n_out = int(n_in), int(n_out)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         if isinstance(init, str):
-            stds = {"he": np.sqrt(2.0 / n_in), "xavier": np.sqrt(1.0 / n_in)}
+            stds = {"he": np.sqrt(2.0 / n_in), "lecun": np.sqrt(1.0 / n_in),
+                    "xavier": np.sqrt(2.0 / (n_in + n_out))}
             if init not in stds:
-                raise ValueError(f"unknown init {init!r}: use 'he', 'xavier' or a number")
+                raise ValueError(f"unknown init {init!r}: use 'he', 'lecun', 'xavier' or a number")
             std = stds[init]
         else:
             std = float(init)
@@ -453,13 +455,13 @@ class Network:
     def mlp(cls, sizes: Sequence[int], *, activation: str = "relu", loss: str = "softmax_ce",
             seed: int = 0, dtype: type = np.float64) -> "Network":
         """A multi-layer perceptron, e.g. ``sizes=[784, 256, 128, 10]``: Dense layers with
-        ``activation`` between them (none after the last), He init for ReLU, Xavier otherwise."""
+        ``activation`` between them (none after the last), He init for ReLU, LeCun's otherwise."""
         if len(sizes) < 2:
             raise ValueError(f"sizes needs an input and an output size, got {list(sizes)}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}: choose from {', '.join(ACTIVATIONS)}")
         rng = np.random.default_rng(seed)
-        init = "he" if activation == "relu" else "xavier"
+        init = "he" if activation == "relu" else "lecun"
         layers: list[Layer] = []
         for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
             layers.append(Dense(a, b, init=init, seed=rng, dtype=dtype))

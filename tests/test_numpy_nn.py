@@ -288,3 +288,13 @@ def test_repr_and_weights_roundtrip():
         p += 1.0
     net.set_weights(w)
     np.testing.assert_array_equal(net.get_weights()[1], np.ones(16))
+
+
+def test_init_names_follow_their_papers():
+    from mlcourse.numpy_nn import Dense
+
+    n_in, n_out = 400, 100
+    for init, std in (("he", np.sqrt(2 / n_in)), ("lecun", np.sqrt(1 / n_in)),
+                      ("xavier", np.sqrt(2 / (n_in + n_out)))):
+        w = Dense(n_in, n_out, init=init, seed=0).params["W"]
+        assert abs(w.std() / std - 1) < 0.02, init
