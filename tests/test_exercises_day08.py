@@ -1,14 +1,42 @@
 """Day 08's exercises: typical wrong answers get the right explanation."""
 
-import numpy as np
+import json
+import textwrap
+from pathlib import Path
 
-from mlcourse.exercises import day08
+import numpy as np
+import pytest
+
+from mlcourse.exercises import ____, day08
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_cnns_and_alexnet.ipynb"
 
 
 def _msg(q, answer):
     res = q.evaluate(answer)
     assert res.status == "incorrect", res
     return res.message
+
+
+def _defined(code, name, **namespace):
+    namespace = {"np": np, "____": ____, **namespace}
+    exec(textwrap.dedent(code), namespace)
+    return namespace[name]
+
+
+@pytest.mark.parametrize("q", day08.ALL, ids=lambda q: q.name)
+def test_the_printed_solution_passes(q):
+    res = q.evaluate(_defined(q.solution_code, q.name))
+    assert res.status == "correct", res.message
+
+
+@pytest.mark.parametrize("q", day08.ALL, ids=lambda q: q.name)
+def test_the_notebooks_starter_is_not_attempted(q):
+    cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text("utf-8"))["cells"] if c["cell_type"] == "code"]
+    starter = [c for c in cells if f"def {q.name}(" in c and ".check()" in c]
+    assert len(starter) == 1, f"one starter cell defines {q.name}"
+    code = "\n".join(line for line in starter[0].splitlines() if ".check()" not in line)
+    assert q.evaluate(_defined(code, q.name)).status == "not_attempted"
 
 
 def test_output_size_mistakes():
@@ -19,26 +47,91 @@ def test_output_size_mistakes():
     assert "integer" in _msg(day08.q1, lambda n, k, p, s: float((n + 2 * p - k) // s + 1))
 
 
-def test_conv_mistakes():
-    ref = day08.q2.reference()
-    assert "flipped the kernel" in _msg(day08.q2, lambda x, w: ref(x, w[::-1, ::-1]))
-    assert "transposed the kernel" in _msg(day08.q2, lambda x, w: ref(x, w.T))
-    msg = _msg(day08.q2, lambda x, w: np.zeros_like(x))
-    assert "expected (5, 7), got (7, 9)" in msg and "no padding" in msg
+def _conv(x, w, b, stride, flip=False, first_channel=False, windows_step=None, square=False):
+    """A loop convolution with a typical mistake switched on."""
+    N, C, H, W = x.shape
+    O, _, kh, kw = w.shape
+    if square:
+        kh = kw
+    if flip:
+        w = w[:, :, ::-1, ::-1]
+    if first_channel:
+        x, w = x[:, :1], w[:, :1]
+    ho, wo = (H - kh) // stride + 1, (W - kw) // stride + 1
+    step = stride if windows_step is None else windows_step
+    out = np.zeros((N, O, ho, wo))
+    for n in range(N):
+        for o in range(O):
+            for i in range(ho):
+                for j in range(wo):
+                    out[n, o, i, j] = np.sum(x[n, :, i * step:i * step + kh, j * step:j * step + kw] * w[o, :, :kh, :kw]) + b[o]
+    return out
+
+
+def test_conv_layer_right_answers_pass():
+    assert day08.q2.evaluate(_conv).status == "correct"
+    torch = pytest.importorskip("torch")
+
+    def in_float32(x, w, b, stride):  # a right answer computed in float32 is not called wrong
+        t = lambda a: torch.from_numpy(a).float()  # noqa: E731
+        return torch.nn.functional.conv2d(t(x), t(w), t(b), stride=stride)
+
+    assert day08.q2.evaluate(in_float32).status == "correct"
+
+
+def test_conv_layer_mistakes():
+    q = day08.q2
+    assert "forgot the bias" in _msg(q, lambda x, w, b, s: _conv(x, w, 0 * b, s))
+    assert "flipped the kernel" in _msg(q, lambda x, w, b, s: _conv(x, w, b, s, flip=True))
+    assert "transposed the kernel" in _msg(q, lambda x, w, b, s: _conv(x, w.transpose(0, 1, 3, 2), b, s))
+    assert "first input channel only" in _msg(q, lambda x, w, b, s: _conv(x, w, b, s, first_channel=True))
+    assert "wrong sign" in _msg(q, lambda x, w, b, s: _conv(x, w, -b, s))
+    msg = _msg(q, lambda x, w, b, s: _conv(x, w, b, 1))                          # stride ignored
+    assert "expected (2, 5, 3, 5), got (2, 5, 6, 10)" in msg and "size for stride 1" in msg
+    assert "do not move by the stride" in _msg(q, lambda x, w, b, s: _conv(x, w, b, s, windows_step=1))
+    assert "not square" in _msg(q, lambda x, w, b, s: _conv(x, w, b, s, square=True))
+    assert "no padding" in _msg(q, lambda x, w, b, s: np.zeros((x.shape[0], w.shape[0]) + x.shape[2:]))
+    assert "probably the bias" in _msg(q, lambda x, w, b, s: _conv(x, w, 0 * b, s) + b)
+    assert "batch axis" in _msg(q, lambda x, w, b, s: _conv(x, w, b, s)[0])
+
+    def rounds_up(x, w, b, s):
+        N, _, H, W = x.shape
+        return _conv(x, w, b, s) if s == 1 else np.ones((N, w.shape[0], -(-(H - w.shape[2]) // s) + 1, -(-(W - w.shape[3]) // s) + 1))
+    assert "Round the division down" in _msg(q, rounds_up)
+
+
+def test_conv_layer_hard_coded_sizes_fail(monkeypatch):
+    """A loop that hard-codes the example's kernel sizes passes the fixed examples, not fresh inputs."""
+    seeded = np.random.default_rng
+    monkeypatch.setattr(np.random, "default_rng", lambda seed=None: seeded(0 if seed is None else seed))
+
+    def hard_coded(x, w, b, s):  # right on the examples, but the output size is copied from them
+        return _conv(x, w, b, s)[:, :, :4 if s == 1 else 3, :5]
+    assert "new random inputs" in _msg(day08.q2, hard_coded)
 
 
 def test_pool_mistakes():
     assert "average pooling" in _msg(day08.q3, lambda x: x.reshape(x.shape[0] // 2, 2, -1, 2).mean(axis=(1, 3)))
     assert "stride 2" in _msg(day08.q3, lambda x: np.maximum.reduce([x[:-1, :-1], x[1:, :-1], x[:-1, 1:], x[1:, 1:]]))
     assert "top-left" in _msg(day08.q3, lambda x: x[::2, ::2])
+    assert "next to each other in memory" in _msg(day08.q3, lambda x: x.reshape(x.shape[0] // 2, x.shape[1] // 2, 2, 2).max(axis=(2, 3)))
 
 
 def test_param_mistakes():
     assert "biases" in _msg(day08.q4, lambda ci, co, k: co * ci * k * k)
     assert "input channels" in _msg(day08.q4, lambda ci, co, k: co * (k * k + 1))
     assert "k * k" in _msg(day08.q4, lambda ci, co, k: co * (ci * k + 1))
+    assert "per OUTPUT channel" in _msg(day08.q4, lambda ci, co, k: co * ci * k * k + ci)
 
 
 def test_receptive_field_mistakes():
     assert "ignored the strides" in _msg(day08.q5, lambda layers: sum(k for k, _ in layers) - len(layers) + 1)
     assert "not 6" in _msg(day08.q5, lambda layers: sum(k for k, _ in layers))
+
+    def jump_first(layers):
+        r, j = 1, 1
+        for k, s in layers:
+            j *= s
+            r += (k - 1) * j
+        return r
+    assert "before using it" in _msg(day08.q5, jump_first)

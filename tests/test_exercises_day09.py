@@ -1,9 +1,15 @@
 """Day 09's exercises: typical wrong answers get the right explanation."""
 
+import json
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from mlcourse.exercises import day09
+from mlcourse.exercises import ____, day09
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "09_unet_and_resnet.ipynb"
 
 
 def _msg(q, answer):
@@ -33,6 +39,7 @@ def test_shortcut_mistakes():
     msg = _msg(day09.q3, lambda ci, co, s: nn.Identity())
     assert "shape mismatch" in msg and "(2, 32, 7, 7)" in msg and "(2, 16, 14, 14)" in msg
     assert "give the 1x1 convolution the block's stride" in _msg(day09.q3, lambda ci, co, s: nn.Conv2d(ci, co, 1))
+    assert "kernel size 1" in _msg(day09.q3, lambda ci, co, s: nn.Identity() if ci == co and s == 1 else nn.Conv2d(ci, co, 3, stride=s))
     assert "nn.Identity()" in _msg(day09.q3, lambda ci, co, s: nn.Conv2d(ci, co, 1, stride=s))
     assert "failed on an input" in _msg(day09.q3, lambda ci, co, s: nn.Conv2d(co, co, 1, stride=s))
     assert "torch module" in _msg(day09.q3, lambda ci, co, s: "identity")
@@ -45,3 +52,119 @@ def test_mean_iou_mistakes():
     assert "neither array" in _msg(day09.q4, with_zero)
     per_image = lambda p, t, cs: np.mean([ref(a, b, [c for c in cs if ((a == c) | (b == c)).any()]) for a, b in zip(p, t)])  # noqa: E731
     assert "per image" in _msg(day09.q4, per_image)
+
+
+def _defined(code, name):
+    torch = pytest.importorskip("torch")
+    namespace = {"np": np, "torch": torch, "nn": torch.nn, "F": torch.nn.functional, "____": ____}
+    exec(textwrap.dedent(code), namespace)
+    return namespace[name]
+
+
+@pytest.mark.parametrize("q", day09.ALL, ids=lambda q: q.name)
+def test_the_printed_solution_passes(q):
+    res = q.evaluate(_defined(q.solution_code, q.name))
+    assert res.status == "correct", res.message
+
+
+@pytest.mark.parametrize("q", day09.ALL, ids=lambda q: q.name)
+def test_the_notebooks_starter_is_not_attempted(q):
+    cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text("utf-8"))["cells"] if c["cell_type"] == "code"]
+    starter = [c for c in cells if f"def {q.name}(" in c and ".check()" in c]
+    assert len(starter) == 1, f"one starter cell defines {q.name}"
+    code = "\n".join(line for line in starter[0].splitlines() if ".check()" not in line)
+    assert q.evaluate(_defined(code, q.name)).status == "not_attempted"
+
+
+def test_a_check_leaves_the_global_random_states_unchanged():
+    """make_shortcut's modules draw their initial weights from torch's global RNG; the check puts it back."""
+    import random
+
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    before = torch.get_rng_state(), np.random.get_state(), random.getstate()
+    answers = {day09.q3: [day09.q3.reference(), lambda ci, co, s: nn.Conv2d(ci, co, 1, stride=s)],
+               day09.q5: [day09.q5.reference(), _block()]}
+    for q, tries in answers.items():
+        for answer in tries:
+            q.evaluate(answer)
+            assert torch.equal(torch.get_rng_state(), before[0]), f"{q.name}: torch's RNG state changed"
+            now = np.random.get_state()
+            assert np.array_equal(now[1], before[1][1]) and now[2] == before[1][2] and random.getstate() == before[2]
+    torch.manual_seed(123)
+    first = torch.rand(3)
+    torch.manual_seed(123)
+    day09.q3.evaluate(day09.q3.reference())
+    assert torch.equal(torch.rand(3), first), "the next random numbers after a check are the same as without it"
+
+
+def test_shortcut_hard_coded_channels_fail_on_fresh_inputs(monkeypatch):
+    nn = pytest.importorskip("torch.nn")
+    seeded = np.random.default_rng
+    monkeypatch.setattr(np.random, "default_rng", lambda seed=None: seeded(0 if seed is None else seed))
+
+    def hard_coded(ci, co, s):  # the output channels looked up from the check's four cases
+        if ci == co and s == 1:
+            return nn.Identity()
+        out = {16: 32, 8: 24, 32: 32}.get(ci, ci)
+        return nn.Sequential(nn.Conv2d(ci, out, 1, stride=s, bias=False), nn.BatchNorm2d(out))
+    assert "new random inputs" in _msg(day09.q3, hard_coded)
+
+
+def _block(bad=None):
+    """A residual_block answer with one typical mistake (None: right)."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+
+    def residual_block(x, p, stride):
+        def bn(z, pre):
+            c = (lambda v: v) if bad == "vectors" else (lambda v: v[None, :, None, None])
+            mean, var = (z.mean((0, 2, 3)), z.var((0, 2, 3), unbiased=False)) if bad == "batch" else \
+                (p[pre + ".running_mean"], p[pre + ".running_var"])
+            std = c(var) + 1e-5 if bad == "no sqrt" else torch.sqrt(c(var) + 1e-5)
+            return (z - c(mean)) / std * c(p[pre + ".weight"]) + c(p[pre + ".bias"])
+        pad = 0 if bad == "no padding" else 1
+        s1, s2 = (1, stride) if bad == "stride on conv2" else (stride, 1)
+        h = bn(F.conv2d(x, p["conv1.weight"], stride=s1, padding=pad), "bn1")
+        h = bn(F.conv2d(h if bad == "no inner relu" else F.relu(h), p["conv2.weight"], stride=s2, padding=pad), "bn2")
+        s = x
+        if "shortcut.0.weight" in p and bad != "identity":
+            s = F.conv2d(x, p["shortcut.0.weight"], stride=1 if bad == "projection without stride" else stride)
+            s = s if bad == "projection without bn" else bn(s, "shortcut.1")
+        if bad == "relu before sum":
+            return F.relu(h) + s
+        if bad == "no final relu":
+            return h + s
+        if bad == "no shortcut":
+            return F.relu(h)
+        return F.relu(h + s)
+    return residual_block
+
+
+def test_residual_block_right_answers_pass():
+    torch = pytest.importorskip("torch")
+    assert day09.q5.evaluate(_block()).status == "correct"
+    assert day09.q5.evaluate(lambda x, p, s: _block()(x.double(), {k: v.double() for k, v in p.items()}, s)).status == "correct"
+    assert day09.q5.evaluate(lambda x, p, s: _block()(x, p, s).numpy()).status == "correct"
+    assert isinstance(day09.q5.reference()(*day09._block_case(np.random.default_rng(0), 1, 2, 2, 4, 4, 1)), torch.Tensor)
+
+
+@pytest.mark.parametrize("bad,expected", [
+    ("batch", "batch's own mean and variance"),
+    ("no sqrt", "not by the variance"),
+    ("stride on conv2", "belongs to the FIRST 3x3 convolution"),
+    ("no inner relu", "ReLU between the two convolutions"),
+    ("relu before sum", "the ReLU goes AFTER the sum"),
+    ("no final relu", "forgot the ReLU after the sum"),
+    ("no shortcut", "forgot the shortcut"),
+    ("projection without bn", "followed by its own batch norm"),
+    ("identity", "the shortcut is not x itself"),
+    ("projection without stride", "with the block's stride"),
+    ("no padding", "padding=1"),
+    ("vectors", "lined up with the LAST axis"),
+])
+def test_residual_block_mistakes(bad, expected):
+    assert expected in _msg(day09.q5, _block(bad))

@@ -7,21 +7,28 @@ import numpy as np
 from . import Exercise, Wrong, as_array, call, check_close, check_finite, check_shape
 
 _rng = np.random.default_rng(8)
-_X = _rng.normal(size=(7, 9))
-_K = _rng.normal(size=(3, 3))
 
 
 def _out_size(n, k, p, s):
     return (n + 2 * p - k) // s + 1
 
 
-def _conv_valid(x, w):
-    k = w.shape[0]
-    out = np.zeros((x.shape[0] - k + 1, x.shape[1] - k + 1))
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            out[i, j] = np.sum(x[i:i + k, j:j + k] * w)
-    return out
+def _conv_layer(x, w, b, stride):
+    """The reference: PyTorch's conv2d (no padding) in float64, as a NumPy array."""
+    import torch
+    import torch.nn.functional as F
+
+    t = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float64))  # noqa: E731
+    return F.conv2d(t(x), t(w), t(b), stride=int(stride)).numpy()
+
+
+def _conv_np(x, w, b, stride):
+    """The same convolution in NumPy, for the variants of typical mistakes."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    kh, kw = w.shape[2:]
+    patches = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("nchwuv,ocuv->nohw", patches, w) + b[None, :, None, None]
 
 
 def _scalar(value, what):
@@ -35,8 +42,12 @@ class OutputSize(Exercise):
     name = "conv_output_size"
     title = "Exercise 1 — the output size of a convolution"
     hints = (
-        "Pad first: the input becomes n + 2p long. The kernel fits at positions 0, s, 2s, ... as long as it stays inside.",
-        "The last start position is n + 2p - k; there are floor((n + 2p - k) / s) + 1 of them. Use `//` for the floor.",
+        "Pad first: the input becomes n + 2p long. Then count the positions where the kernel (size k) fits "
+        "completely; it starts at 0, then s, 2s, ...",
+        "The last start position is n + 2p - k. Starting at 0 and moving s at a time, that gives "
+        "floor((n + 2p - k) / s) + 1 positions (the + 1 counts the start at 0).",
+        "Python's `//` divides and rounds down, and keeps an integer: `7 // 2` is 3, while `7 / 2` is 3.5. "
+        "Check your function: n=28, k=5, p=0, s=1 gives 24; n=28, k=3, p=1, s=2 gives 14.",
     )
     solution_code = """
         def conv_output_size(n, k, p, s):
@@ -46,6 +57,10 @@ class OutputSize(Exercise):
 
     def reference(self):
         return _out_size
+
+    def fresh_args(self, rng):
+        n, k = int(rng.integers(8, 80)), int(rng.integers(1, 8))
+        return n, k, int(rng.integers(0, 4)), int(rng.integers(1, 5))
 
     def verify(self, fn):
         for n, k, p, s in self._CASES:
@@ -68,49 +83,126 @@ class OutputSize(Exercise):
         return "e.g. AlexNet's first layer: 227 pixels, k=11, s=4 -> 55 x 55."
 
 
-class ConvValid(Exercise):
-    name = "conv2d_valid"
-    title = "Exercise 2 — a 2-D convolution with loops"
+class ConvLayer(Exercise):
+    name = "conv2d_layer"
+    title = "Exercise 2 — build it: the forward pass of a convolutional layer"
     hints = (
-        "Make an output array of zeros of shape (H - k + 1, W - k + 1), then loop over its rows i and columns j.",
-        "At (i, j) the patch is `x[i:i + k, j:j + k]`; multiply it element-wise by `w` and sum: `np.sum(patch * w)`.",
+        "Each output value is one weighted sum: out[n, o, i, j] = b[o] + the sum over every input channel c and "
+        "kernel position (u, v) of x[n, c, i*stride + u, j*stride + v] * w[o, c, u, v]. Compute the output size "
+        "first, make an array of zeros of that shape, then fill it in.",
+        "With no padding the output has H_out = (H - kH) // stride + 1 rows (and the same with W, kW for the "
+        "columns). Output (i, j) looks at the window of x whose top-left corner is at row i*stride, column "
+        "j*stride, kH rows high and kW columns wide, across all C_in channels.",
+        "Shapes: for one image n the window is (C_in, kH, kW), exactly the shape of w[o]: multiply the two and "
+        "sum everything (`np.sum`), then add b[o]. Loop over n, o, i, j -- or over i and j only, handling all "
+        "(n, o) pairs at once with `np.einsum` and the subscripts 'ncuv,ocuv->no'. The kernel may be "
+        "rectangular: read kH and kW from w.shape.",
     )
     solution_code = """
-        def conv2d_valid(x, w):
-            k = w.shape[0]
-            out = np.zeros((x.shape[0] - k + 1, x.shape[1] - k + 1))
-            for i in range(out.shape[0]):
-                for j in range(out.shape[1]):
-                    out[i, j] = np.sum(x[i:i + k, j:j + k] * w)
-            return out
+        def conv2d_layer(x, w, b, stride):
+            N, C_in, H, W = x.shape
+            C_out, _, kH, kW = w.shape
+            H_out, W_out = (H - kH) // stride + 1, (W - kW) // stride + 1
+            out = np.zeros((N, C_out, H_out, W_out))
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[:, :, i * stride:i * stride + kH, j * stride:j * stride + kW]  # (N, C_in, kH, kW)
+                    out[:, :, i, j] = np.einsum("ncuv,ocuv->no", window, w)
+            return out + b[None, :, None, None]     # one bias per output channel
     """
 
     def reference(self):
-        return _conv_valid
+        return _conv_layer
+
+    @staticmethod
+    def _case(rng, n, c_in, c_out, h, w_, kh, kw, stride):
+        return (rng.normal(size=(n, c_in, h, w_)), rng.normal(size=(c_out, c_in, kh, kw)),
+                rng.normal(size=c_out), stride)
+
+    def fresh_args(self, rng):
+        kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        return self._case(rng, int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 5)),
+                          int(rng.integers(kh + 2, 10)), int(rng.integers(kw + 2, 10)), kh, kw, int(rng.integers(1, 4)))
 
     def verify(self, fn):
-        out = as_array(call(fn, _X.copy(), _K.copy(), what="`conv2d_valid`"), "the output of `conv2d_valid`")
-        want = _conv_valid(_X, _K)
-        if out.shape == _X.shape:
-            raise Wrong(f"wrong shape: expected {want.shape}, got {out.shape} (the input's shape). A 'valid' convolution "
-                        "only uses positions where the whole kernel fits: no padding.")
-        check_shape(out, want.shape, "the output of `conv2d_valid`")
-        check_finite(out, "the output of `conv2d_valid`")
-        if np.allclose(out, _conv_valid(_X, _K[::-1, ::-1])):
-            raise Wrong("you flipped the kernel: that is the mathematicians' convolution. Deep learning's 'convolution' "
-                        "(and PyTorch's conv2d) uses the kernel as it is: sum of x[i + u, j + v] * w[u, v].")
-        if np.allclose(out, _conv_valid(_X, _K.T)):
-            raise Wrong("you transposed the kernel: pair x[i + u, j + v] with w[u, v] (row with row, column with column).")
-        check_close(out, want, "the output of `conv2d_valid`")
-        return "the same as F.conv2d(x[None, None], w[None, None])[0, 0]."
+        rng = np.random.default_rng(82)
+        # a square kernel with stride 1 first, then a rectangular kernel with stride 2 on an odd-sized input
+        for args in (self._case(rng, 2, 3, 4, 6, 7, 3, 3, 1), self._case(rng, 2, 3, 5, 9, 11, 4, 2, 2)):
+            self._verify_one(fn, *args)
+        return "the same as torch.nn.functional.conv2d(x, w, b, stride=stride): a convolutional layer is just this sum."
+
+    def _verify_one(self, fn, x, w, b, s):
+        N, C_in, H, W = x.shape
+        C_out, _, kh, kw = w.shape
+        what = "the output of `conv2d_layer`"
+        sizes = (f"for x of shape {x.shape}, w of shape {w.shape} (so kH={kh}, kW={kw}) and stride {s}")
+        try:
+            out = as_array(call(fn, x, w, b, s, what="`conv2d_layer`"), what)
+        except Wrong as exc:
+            if "broadcast" in str(exc) and f"({C_out},)" in str(exc):
+                raise Wrong(f"{str(exc).split(' Read the two shapes')[0]} Here it is probably the bias: b has shape ({C_out},), which NumPy lines up with "
+                            "the LAST axis (the columns). Give it the shape (1, C_out, 1, 1) with "
+                            "`b[None, :, None, None]`, or add b[o] inside the loop over o.") from None
+            raise
+        want = _conv_layer(x, w, b, s)
+        h_out, w_out = want.shape[2:]
+        if out.shape != want.shape:
+            got = tuple(out.shape)
+            head = f"wrong shape {sizes}: expected {want.shape}, got {got}."
+            if got == (N, C_out, H - kh + 1, W - kw + 1):
+                raise Wrong(f"{head} That is the size for stride 1: the window moves `stride` pixels at a time, so "
+                            f"H_out = (H - kH) // stride + 1 = {h_out}.")
+            if len(got) == 4 and got[2:] in {(H, W), (-(-H // s), -(-W // s))}:
+                raise Wrong(f"{head} That is the size with 'same' padding, but this layer has no padding: "
+                            f"H_out = (H - kH) // stride + 1 = {h_out} rows.")
+            if got == (N, C_out, -(-(H - kh) // s) + 1, -(-(W - kw) // s) + 1):
+                raise Wrong(f"{head} Round the division down (`//`): a window that does not fit completely is not used.")
+            if kh != kw and got in {(N, C_out, (H - k) // s + 1, (W - k) // s + 1) for k in (kh, kw)}:
+                raise Wrong(f"{head} The kernel is not square here ({kh} x {kw}): take kH = w.shape[2] for the "
+                            "rows and kW = w.shape[3] for the columns.")
+            if got == want.shape[1:] or got == (N,) + want.shape[2:]:
+                raise Wrong(f"{head} Keep both the batch axis (N = {N} images) and the channel axis "
+                            f"(C_out = {C_out}, one per kernel): the output is (N, C_out, H_out, W_out).")
+            check_shape(out, want.shape, what)
+        check_finite(out, what)
+        if np.allclose(out, want, rtol=1e-4, atol=1e-6):
+            return
+        bias = b[None, :, None, None]
+        if np.allclose(out, want - bias, rtol=1e-4, atol=1e-6):
+            raise Wrong(f"you forgot the bias {sizes}: add b[o] to every output value of channel o "
+                        "(`b[None, :, None, None]` has the shape (1, C_out, 1, 1) that broadcasts that way).")
+        variants = [
+            (_conv_np(x, w[:, :, ::-1, ::-1], b, s),
+             "you flipped the kernel: that is the mathematicians' convolution. Deep learning's 'convolution' (and "
+             "PyTorch's conv2d) uses the kernel as it is: x[n, c, i*stride + u, j*stride + v] * w[o, c, u, v]."),
+            (_conv_np(x[:, :1], w[:, :1], b, s),
+             "you used the first input channel only: each output channel sums over ALL input channels c, "
+             "x[n, c, ...] * w[o, c, ...] (the window and w[o] both have shape (C_in, kH, kW))."),
+            (_conv_np(x, w, b, 1)[:, :, :h_out, :w_out] if s > 1 else None,
+             f"the output has the right shape but its windows do not move by the stride ({s}): the window of output "
+             "(i, j) starts at row i*stride and column j*stride, not at (i, j)."),
+            (_conv_np(x, w, -b, s), "the bias has the wrong sign: add b[o], do not subtract it."),
+        ]
+        if kh == kw:
+            variants.append((_conv_np(x, w.transpose(0, 1, 3, 2), b, s),
+                             "you transposed the kernel: pair x[..., i*stride + u, j*stride + v] with w[o, c, u, v] "
+                             "(kernel rows with image rows, kernel columns with image columns)."))
+        for alt, message in variants:
+            if alt is not None and alt.shape == out.shape and np.allclose(out, alt, rtol=1e-4, atol=1e-6):
+                raise Wrong(f"{message} ({sizes}.)")
+        check_close(out, want, what + f" {sizes}")
 
 
 class MaxPool(Exercise):
     name = "max_pool2"
     title = "Exercise 3 — 2x2 max-pooling"
     hints = (
-        "Split each axis into pairs: `x.reshape(H // 2, 2, W // 2, 2)` puts each 2x2 window on the axes 1 and 3.",
-        "Then take the maximum over those two axes: `.max(axis=(1, 3))`.",
+        "Cut the array into non-overlapping 2x2 windows and keep the largest value of each: output (i, j) is the "
+        "maximum of the four pixels in rows 2i, 2i + 1 and columns 2j, 2j + 1.",
+        "No loops needed: reshaping to (H/2, 2, W/2, 2) puts the two rows of each window on axis 1 and its two "
+        "columns on axis 3 (use `//` so the sizes are integers).",
+        "Then take the maximum over axes 1 and 3 together: `.max(axis=...)` accepts a tuple of axes. The result "
+        "must have shape (H/2, W/2).",
     )
     solution_code = """
         def max_pool2(x):
@@ -120,6 +212,9 @@ class MaxPool(Exercise):
 
     def reference(self):
         return lambda x: x.reshape(x.shape[0] // 2, 2, x.shape[1] // 2, 2).max(axis=(1, 3))
+
+    def fresh_args(self, rng):
+        return (rng.normal(size=(2 * int(rng.integers(1, 7)), 2 * int(rng.integers(1, 7)))),)
 
     def verify(self, fn):
         x = _rng.normal(size=(6, 8))
@@ -134,6 +229,10 @@ class MaxPool(Exercise):
             raise Wrong("that is average pooling: take the maximum of each 2x2 window instead of its mean.")
         if np.allclose(out, x[::2, ::2]):
             raise Wrong("you kept the top-left pixel of each window; take the maximum of all four.")
+        if np.allclose(out, x.reshape(3, 4, 2, 2).max(axis=(2, 3))):
+            raise Wrong("your windows are not 2x2 squares of the image: `x.reshape(H // 2, W // 2, 2, 2)` groups "
+                        "pixels that are next to each other in memory, not in the picture. Reshape to "
+                        "(H // 2, 2, W // 2, 2) and take the maximum over axes 1 and 3.")
         check_close(out, blocks.max(axis=(1, 3)), "the pooled array")
         return "each output is the largest of its 2x2 window."
 
@@ -142,8 +241,11 @@ class ConvParams(Exercise):
     name = "conv_params"
     title = "Exercise 4 — parameters of a convolutional layer"
     hints = (
-        "Each output channel has one kernel that spans all input channels: c_in * k * k weights.",
-        "There are c_out such kernels, and each output channel also has one bias.",
+        "Count the parameters of one output channel first: its kernel covers all c_in input channels, each with a "
+        "k x k grid of weights, and it has one bias.",
+        "One output channel has c_in * k * k weights plus 1 bias, and the layer has c_out output channels.",
+        "Multiply (weights + bias of one output channel) by c_out. Check your function: nn.Conv2d(1, 6, 5) has "
+        "6 * (25 + 1) = 156 parameters.",
     )
     solution_code = """
         def conv_params(c_in, c_out, k):
@@ -153,6 +255,9 @@ class ConvParams(Exercise):
 
     def reference(self):
         return lambda c_in, c_out, k: c_out * (c_in * k * k + 1)
+
+    def fresh_args(self, rng):
+        return int(rng.integers(1, 200)), int(rng.integers(1, 200)), int(rng.integers(1, 12))
 
     def verify(self, fn):
         for c_in, c_out, k in self._CASES:
@@ -167,6 +272,8 @@ class ConvParams(Exercise):
                 raise Wrong(f"{where}: each kernel spans all {c_in} input channels, so it has c_in * k * k weights.")
             if got == c_out * (c_in * k + 1):
                 raise Wrong(f"{where}: a kernel is k x k, so k * k weights per input channel, not k.")
+            if got == c_out * c_in * k * k + c_in:
+                raise Wrong(f"{where}: there is one bias per OUTPUT channel (c_out of them), not per input channel.")
             raise Wrong(where + ".")
         return "AlexNet's first layer: 96 * (3 * 11 * 11 + 1) = 34,944 parameters."
 
@@ -175,8 +282,12 @@ class ReceptiveField(Exercise):
     name = "receptive_field"
     title = "Exercise 5 — the receptive field of a stack of layers"
     hints = (
-        "Keep two numbers while walking up the layers: r (receptive field) and j (jump), both starting at 1.",
-        "For each (k, s): first r = r + (k - 1) * j, then j = j * s. Return r at the end.",
+        "Walk through the layers from the input up, keeping two numbers: r, the receptive field so far, and j, the "
+        "jump (how many input pixels apart two neighbouring units of the current layer are). Both start at 1.",
+        "A layer with kernel k and stride s widens the receptive field by (k - 1) * j input pixels; after it, "
+        "neighbouring units are s times further apart, so j becomes j * s.",
+        "Order matters: update r with the jump of the layer's INPUT (the old j), then update j -- or do both in "
+        "one tuple assignment. Check: [(3, 1), (3, 1)] gives 5, and [(3, 1), (2, 2), (3, 1)] gives 8.",
     )
     solution_code = """
         def receptive_field(layers):
@@ -198,6 +309,10 @@ class ReceptiveField(Exercise):
     def reference(self):
         return self._rf
 
+    def fresh_args(self, rng):
+        n = int(rng.integers(2, 7))
+        return ([(int(rng.integers(1, 8)), int(rng.integers(1, 4))) for _ in range(n)],)
+
     def verify(self, fn):
         for layers in self._CASES:
             got = _scalar(call(fn, list(layers), what="`receptive_field`"), f"receptive_field({layers})")
@@ -210,9 +325,16 @@ class ReceptiveField(Exercise):
                             "moves 2 input pixels, so multiply (k - 1) by the jump j.")
             if got == sum(k for k, _ in layers):
                 raise Wrong(f"{where}: stacking two 3x3 kernels gives 5, not 6: each layer adds (k - 1) * j.")
+            r, j = 1, 1
+            for k, s in layers:
+                j = j * s
+                r = r + (k - 1) * j
+            if got == r:
+                raise Wrong(f"{where}: you multiplied the jump by the stride before using it. A layer's kernel steps "
+                            "over its INPUT's units, so add (k - 1) * j with the old j, then update j.")
             raise Wrong(where + ".")
         return "two 3x3 layers see 5x5, three see 7x7 -- with fewer weights than one 7x7 kernel."
 
 
-q1, q2, q3, q4, q5 = OutputSize(), ConvValid(), MaxPool(), ConvParams(), ReceptiveField()
+q1, q2, q3, q4, q5 = OutputSize(), ConvLayer(), MaxPool(), ConvParams(), ReceptiveField()
 ALL = [q1, q2, q3, q4, q5]

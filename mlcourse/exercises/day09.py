@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from . import Exercise, NotAttempted, Wrong, as_array, call, check_close, check_finite, check_shape
@@ -24,6 +26,14 @@ def _dice(pred, true):
     return 1.0 if total == 0 else 2 * (pred & true).sum() / total
 
 
+def _fresh_masks(rng):
+    """Two overlapping boolean masks of a random shape (2-D or a batch of 2-D masks)."""
+    shape = tuple(int(n) for n in rng.integers(3, 16, size=int(rng.integers(2, 4))))
+    true = rng.random(shape) < rng.uniform(0.2, 0.7)
+    pred = np.where(rng.random(shape) < rng.uniform(0.1, 0.5), rng.random(shape) < 0.5, true)
+    return pred, true
+
+
 def _scalar(value, what):
     arr = as_array(value, what)
     check_shape(arr, (), what)
@@ -35,8 +45,12 @@ class IoU(Exercise):
     name = "iou"
     title = "Exercise 1 — intersection over union"
     hints = (
-        "For boolean arrays, `a & b` is the intersection (pixels in both) and `a | b` the union (pixels in either).",
-        "IoU = (pred & true).sum() / (pred | true).sum(); when the union is empty (both masks empty) return 1.0.",
+        "IoU compares two masks: the number of pixels that are in both (the intersection) divided by the number "
+        "of pixels that are in at least one of them (the union).",
+        "For boolean arrays, `a & b` is True where both are True and `a | b` where at least one is; `.sum()` "
+        "counts the True values. IoU = |intersection| / |union|.",
+        "Two empty masks have an empty union, and 0 / 0 is not a number: compute the union first, and return 1.0 "
+        "when it is 0 (the two masks agree perfectly).",
     )
     solution_code = """
         def iou(pred, true):
@@ -46,6 +60,9 @@ class IoU(Exercise):
 
     def reference(self):
         return _iou
+
+    def fresh_args(self, rng):
+        return _fresh_masks(rng)
 
     def verify(self, fn):
         got = _scalar(call(fn, _A.copy(), _B.copy(), what="`iou`"), "iou(pred, true)")
@@ -72,8 +89,11 @@ class Dice(Exercise):
     name = "dice"
     title = "Exercise 2 — the Dice coefficient"
     hints = (
-        "Dice = 2 * |A ∩ B| / (|A| + |B|): twice the overlap divided by the total size of both masks.",
-        "`2 * (pred & true).sum() / (pred.sum() + true.sum())`, and 1.0 when both masks are empty.",
+        "Dice counts the overlap twice and divides by the total size of both masks: 2 |A ∩ B| / (|A| + |B|). "
+        "Two identical masks give exactly 1.",
+        "The overlap is the number of True values of `pred & true`; |A| and |B| are the numbers of True values "
+        "of each mask (`.sum()` counts them).",
+        "When both masks are empty the denominator |A| + |B| is 0: test it first and return 1.0 in that case.",
     )
     solution_code = """
         def dice(pred, true):
@@ -83,6 +103,9 @@ class Dice(Exercise):
 
     def reference(self):
         return _dice
+
+    def fresh_args(self, rng):
+        return _fresh_masks(rng)
 
     def verify(self, fn):
         got = _scalar(call(fn, _A.copy(), _B.copy(), what="`dice`"), "dice(pred, true)")
@@ -102,9 +125,14 @@ class Shortcut(Exercise):
     name = "make_shortcut"
     title = "Exercise 3 — the right shortcut for a residual block"
     hints = (
-        "The branch F maps (N, c_in, H, W) to (N, c_out, ceil(H/stride), ceil(W/stride)). The shortcut must give the same shape.",
-        "If c_in == c_out and stride == 1, `nn.Identity()` works (and costs nothing). Otherwise a 1x1 convolution "
-        "`nn.Conv2d(c_in, c_out, 1, stride=stride)` changes the channels and the resolution.",
+        "The shortcut must turn x, of shape (N, c_in, H, W), into a tensor of the branch's shape "
+        "(N, c_out, ceil(H / stride), ceil(W / stride)), so that F(x) + shortcut(x) can be added.",
+        "When nothing changes (c_in == c_out and stride 1), x itself already fits: the identity module "
+        "(`nn.Identity`) has no parameters. Otherwise a 1x1 convolution (`nn.Conv2d` with kernel size 1) can change "
+        "both the number of channels and, with a stride, the resolution.",
+        "Give the 1x1 convolution c_in input channels, c_out output channels and the block's stride; ResNet "
+        "follows it by a batch norm over c_out channels (`nn.BatchNorm2d`), both in one `nn.Sequential`. Its "
+        "bias is not needed: the batch norm that follows has one.",
     )
     solution_code = """
         def make_shortcut(c_in, c_out, stride):
@@ -123,38 +151,61 @@ class Shortcut(Exercise):
             return nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out))
         return make_shortcut
 
-    def verify(self, fn):
+    def fresh_args(self, rng):
+        c_in, stride = int(rng.integers(1, 40)), int(rng.integers(1, 3))
+        c_out = c_in if rng.random() < 0.3 else int(rng.integers(1, 40))
+        self._fresh_case = (c_in, c_out, stride, int(rng.integers(5, 20)), int(rng.integers(2**31)))
+        return c_in, c_out, stride
+
+    def fresh_compare(self, out, want):
+        self._check_module(out, *self._fresh_case)
+
+    @staticmethod
+    def _check_module(module, c_in, c_out, stride, size=14, seed=0):
+        """Raise Wrong unless ``module`` maps (2, c_in, size, size) to the branch's shape."""
         import torch
         from torch import nn
 
+        if not isinstance(module, nn.Module):
+            raise Wrong(f"make_shortcut({c_in}, {c_out}, {stride}) should return a torch module (e.g. nn.Identity() "
+                        f"or nn.Conv2d(...)), but it returned a {type(module).__name__}.")
+        x = torch.randn(2, c_in, size, size, generator=torch.Generator().manual_seed(seed))  # not the global RNG
+        side = (size + stride - 1) // stride
+        branch = (2, c_out, side, side)
+        try:
+            with torch.no_grad():
+                sx = module(x)
+        except NotImplementedError:
+            raise NotAttempted("your module still raises NotImplementedError.") from None
+        except Exception as exc:  # the learner's module failed on the input
+            raise Wrong(f"for c_in={c_in}, c_out={c_out}, stride={stride} your shortcut failed on an input of shape "
+                        f"{tuple(x.shape)}: {type(exc).__name__}: {exc}") from None
+        if not isinstance(sx, torch.Tensor):
+            raise Wrong(f"your shortcut should return a tensor, but it returned a {type(sx).__name__}.")
+        if tuple(sx.shape) != branch:
+            kernels = [m.kernel_size for m in module.modules() if isinstance(m, nn.Conv2d)]
+            if sx.ndim != 4 or sx.shape[1] != c_out:
+                advice = "use a 1x1 convolution to change the number of channels"
+            elif tuple(sx.shape[2:]) == (size, size) and stride > 1:
+                advice = "give the 1x1 convolution the block's stride"
+            elif any(tuple(k) != (1, 1) for k in kernels):
+                advice = ("use a 1x1 convolution (kernel size 1): a larger kernel without padding makes the image "
+                          "smaller")
+            else:
+                advice = "check the stride and padding of your convolution"
+            raise Wrong(f"shape mismatch for c_in={c_in}, c_out={c_out}, stride={stride}: the residual branch gives "
+                        f"{branch} but your shortcut gives {tuple(sx.shape)}, so F(x) + shortcut(x) cannot be added: {advice}.")
+
+    def verify(self, fn):
         wasteful = False
         for c_in, c_out, stride in self._CASES:
             module = call(fn, c_in, c_out, stride, what="`make_shortcut`")
-            if not isinstance(module, nn.Module):
-                raise Wrong(f"make_shortcut({c_in}, {c_out}, {stride}) should return a torch module (e.g. nn.Identity() "
-                            f"or nn.Conv2d(...)), but it returned a {type(module).__name__}.")
-            x = torch.randn(2, c_in, 14, 14)
-            branch = (2, c_out, (14 + stride - 1) // stride, (14 + stride - 1) // stride)
-            try:
-                with torch.no_grad():
-                    sx = module(x)
-            except NotImplementedError:
-                raise NotAttempted("your module still raises NotImplementedError.") from None
-            except Exception as exc:  # the learner's module failed on the input
-                raise Wrong(f"for c_in={c_in}, c_out={c_out}, stride={stride} your shortcut failed on an input of shape "
-                            f"{tuple(x.shape)}: {type(exc).__name__}: {exc}") from None
-            if not isinstance(sx, torch.Tensor):
-                raise Wrong(f"your shortcut should return a tensor, but it returned a {type(sx).__name__}.")
-            if tuple(sx.shape) != branch:
-                advice = ("use a 1x1 convolution to change the number of channels" if sx.shape[1] != c_out
-                          else "give the 1x1 convolution the block's stride")
-                raise Wrong(f"shape mismatch for c_in={c_in}, c_out={c_out}, stride={stride}: the residual branch gives "
-                            f"{branch} but your shortcut gives {tuple(sx.shape)}, so F(x) + shortcut(x) cannot be added: {advice}.")
+            self._check_module(module, c_in, c_out, stride)
             if c_in == c_out and stride == 1 and any(p.requires_grad for p in module.parameters()):
                 wasteful = True
         if wasteful:
             raise Wrong("when the shapes already agree (c_in == c_out, stride 1), use the identity (nn.Identity()): a "
-                            "parameter-free shortcut lets the block start as the identity and costs nothing.")
+                        "parameter-free shortcut lets the block start as the identity and costs nothing.")
         return "identity where the shapes agree, a projection where they do not (ResNet's 'option B')."
 
 
@@ -162,8 +213,12 @@ class MeanIoU(Exercise):
     name = "mean_iou"
     title = "Exercise 4 — mean IoU over classes"
     hints = (
-        "For each class c in `classes`, the masks are `pred == c` and `true == c`; compute their IoU over all pixels of all images.",
-        "Skip a class when it appears in neither array (its union is empty), then average the IoUs of the other classes.",
+        "Mean IoU scores each class on its own, as a yes/no mask, then averages the scores: every class counts "
+        "the same, however many pixels it has.",
+        "For class c the two masks are `pred == c` and `true == c`, over all pixels of all images at once; their "
+        "IoU is intersection / union, as in Exercise 1.",
+        "A class that appears in neither array has an empty union (0/0): leave it out of the average, instead of "
+        "counting it as 0 or 1. Collect the IoUs of the other classes in a list and take its mean.",
     )
     solution_code = """
         def mean_iou(pred, true, classes):
@@ -189,6 +244,13 @@ class MeanIoU(Exercise):
     def reference(self):
         return self._miou
 
+    def fresh_args(self, rng):
+        k = int(rng.integers(2, 5))
+        true = rng.integers(0, k, size=(int(rng.integers(1, 5)), int(rng.integers(3, 10)), int(rng.integers(3, 10))))
+        pred = np.where(rng.random(true.shape) < rng.uniform(0.1, 0.5), rng.integers(0, k, size=true.shape), true)
+        classes = sorted({int(true.flat[0])} | {int(c) for c in rng.choice(k + 2, size=int(rng.integers(1, k + 2)), replace=False)})
+        return pred, true, classes
+
     def verify(self, fn):
         true = _rng.integers(0, 3, size=(5, 8, 8))
         pred = true.copy()
@@ -209,5 +271,186 @@ class MeanIoU(Exercise):
         return "each class counts the same, however many pixels it has."
 
 
-q1, q2, q3, q4 = IoU(), Dice(), Shortcut(), MeanIoU()
-ALL = [q1, q2, q3, q4]
+class ResidualBlock(Exercise):
+    name = "residual_block"
+    title = "Exercise 5 — build it: the forward pass of a residual block"
+    hints = (
+        "Follow the block's formula: out = ReLU(F(x) + s(x)), with F(x) = BN2(conv2(ReLU(BN1(conv1(x))))). Both "
+        "convolutions are 3x3 with padding 1 and no bias, and the FIRST one carries the stride. The shortcut s(x) "
+        "is x itself, unless params has the key 'shortcut.0.weight': then it is that 1x1 convolution (with the "
+        "block's stride, no padding), followed by the batch norm whose values start with 'shortcut.1.'.",
+        "`F.conv2d(z, weight, stride=..., padding=...)` convolves with given weights. A batch norm in eval mode "
+        "uses the stored statistics, per channel: (z - running_mean) / sqrt(running_var + 1e-5) * weight + bias "
+        "(that is `F.batch_norm(z, running_mean, running_var, weight, bias, training=False)`). A small helper "
+        "`bn(z, prefix)` that looks up the four values under prefix + '.running_mean' etc. saves a lot of typing.",
+        "The statistics have shape (C,): to act on the channel axis of a (N, C, H, W) tensor they need the shape "
+        "(1, C, 1, 1) (`v[None, :, None, None]`; `F.batch_norm` does that for you). Use the running statistics, "
+        "never the batch's own mean and variance. And the last ReLU comes AFTER adding the shortcut.",
+    )
+    solution_code = """
+        def residual_block(x, params, stride):
+            def bn(z, prefix):    # batch norm in eval mode: the stored running statistics
+                return F.batch_norm(z, params[prefix + ".running_mean"], params[prefix + ".running_var"],
+                                    params[prefix + ".weight"], params[prefix + ".bias"], training=False, eps=1e-5)
+
+            out = F.relu(bn(F.conv2d(x, params["conv1.weight"], stride=stride, padding=1), "bn1"))
+            out = bn(F.conv2d(out, params["conv2.weight"], padding=1), "bn2")        # F(x)
+            shortcut = x                                                             # the identity...
+            if "shortcut.0.weight" in params:                                        # ...or the projection
+                shortcut = bn(F.conv2d(x, params["shortcut.0.weight"], stride=stride), "shortcut.1")
+            return F.relu(out + shortcut)
+    """
+
+    def reference(self):
+        return _block_reference
+
+    def fresh_args(self, rng):
+        c_in, stride = int(rng.integers(1, 7)), int(rng.integers(1, 3))
+        c_out = c_in if rng.random() < 0.4 else int(rng.integers(1, 7))
+        return _block_case(rng, int(rng.integers(1, 4)), c_in, c_out, int(rng.integers(3, 10)),
+                           int(rng.integers(3, 10)), stride)
+
+    def verify(self, fn):
+        rng = np.random.default_rng(95)
+        # an identity shortcut first, then a projection with stride 2 on an odd-sized input
+        for args in (_block_case(rng, 2, 4, 4, 6, 6, 1), _block_case(rng, 2, 3, 5, 7, 7, 2)):
+            self._verify_one(fn, *args)
+        return "the same output as mlcourse.models.resnet.BasicBlock in eval mode, with the same weights."
+
+    def _verify_one(self, fn, x, params, stride):
+        _, c_in, H, W = x.shape
+        c_out = params["conv1.weight"].shape[0]
+        proj = "shortcut.0.weight" in params
+        case = (f"for x of shape {tuple(x.shape)}, {c_in} -> {c_out} channels, stride {stride} "
+                f"({'projection' if proj else 'identity'} shortcut)")
+        want = _block_reference(x, params, stride).numpy()
+        try:
+            got = call(fn, x, {k: v.clone() for k, v in params.items()}, stride, what="`residual_block`")
+        except Wrong as exc:
+            text = str(exc)
+            if "must match the size" not in text and "broadcast" not in text:
+                raise
+            text = text.split(" Run it on a small example")[0].split(" Read the two shapes")[0].rstrip(".")
+            sizes = [int(v) for v in re.findall(r"tensor [ab] \((\d+)\)", text)]
+            if len(sizes) == 2 and sizes[1] in (c_in, c_out) and sizes[0] not in (c_in, c_out):
+                fix = ("a value per channel (shape (C,), like running_mean) was lined up with the LAST axis, the width. "
+                       "Reshape such vectors to (1, C, 1, 1) with `v[None, :, None, None]` so that they act on the "
+                       "channel axis (or use F.batch_norm, which does it for you)")
+            elif proj:
+                fix = ("most likely F(x) and the shortcut have different shapes. Here params has 'shortcut.0.weight', "
+                       "so the shortcut is not x itself: apply that 1x1 convolution with the block's stride (then the "
+                       "batch norm 'shortcut.1') to get F(x)'s shape; and the 3x3 convolutions use padding=1")
+            else:
+                fix = ("most likely F(x) and x have different shapes: the 3x3 convolutions need padding=1 to keep "
+                       "the height and width, and stride 1 here")
+            raise Wrong(f"{text}. {case[0].upper()}{case[1:]}: {fix}.") from None
+        what = "the output of `residual_block`"
+        out = as_array(got, what)
+        if out.shape != want.shape:
+            if out.ndim == 4 and out.shape[:2] == want.shape[:2] and out.shape[2] < want.shape[2]:
+                raise Wrong(f"wrong shape {case}: expected {want.shape}, got {tuple(out.shape)}, smaller than F(x) "
+                            "should be. A 3x3 convolution without padding loses 2 pixels: use padding=1 in both.")
+            check_shape(out, want.shape, what + f" {case}")
+        check_finite(out, what)
+        if np.allclose(out, want, rtol=1e-4, atol=1e-5):
+            return
+        variants = [
+            ("batch_stats", "you normalised with the batch's own mean and variance (training mode). A trained block "
+             "in eval mode uses the stored statistics params['...running_mean'] and params['...running_var']."),
+            ("no_sqrt", "batch norm divides by the standard deviation: sqrt(running_var + 1e-5), not by the variance."),
+            ("relu_before_sum", "the ReLU goes AFTER the sum: ReLU(F(x) + s(x)). F(x) itself ends with the second "
+             "batch norm, without a ReLU."),
+            ("no_final_relu", "you forgot the ReLU after the sum: the block returns ReLU(F(x) + s(x)) (no negative "
+             "values)."),
+            ("no_inner_relu", "F(x) needs a ReLU between the two convolutions: conv1 -> BN1 -> ReLU -> conv2 -> BN2."),
+            ("no_shortcut", "you forgot the shortcut: add s(x) (x itself, or the projection) to F(x) before the last "
+             "ReLU."),
+            ("stride_on_conv2", f"the stride ({stride}) belongs to the FIRST 3x3 convolution (and to the projection), "
+             "not to the second."),
+            ("proj_no_bn", "the projection is a 1x1 convolution followed by its own batch norm (the values "
+             "'shortcut.1.weight', 'shortcut.1.bias', 'shortcut.1.running_mean', 'shortcut.1.running_var')."),
+        ]
+        for flag, message in variants:
+            alt = _block_functional(x, params, stride, **{flag: True})
+            if alt is not None and alt.shape == out.shape and np.allclose(out, alt, rtol=1e-4, atol=1e-5):
+                raise Wrong(f"{message} ({case}.)")
+        check_close(out, want, what + f" {case}")
+
+
+def _block_case(rng, n, c_in, c_out, h, w, stride):
+    """Random x and block parameters (the names of BasicBlock's state_dict), as float32 tensors."""
+    import torch
+
+    from ..models.resnet import BasicBlock
+
+    with torch.random.fork_rng(devices=[]):   # building the block draws its initial weights: keep the global RNG
+        names = {k: tuple(v.shape) for k, v in BasicBlock(c_in, c_out, stride).state_dict().items()
+                 if not k.endswith("num_batches_tracked")}
+    params = {}
+    for k, shape in names.items():
+        if k.endswith("conv1.weight") or k.endswith("conv2.weight") or k.endswith("0.weight"):
+            value = rng.normal(size=shape) * np.sqrt(2.0 / np.prod(shape[1:]))
+        elif k.endswith("running_var"):
+            value = rng.uniform(0.3, 2.0, size=shape)
+        elif k.endswith("running_mean"):
+            value = rng.normal(size=shape) * 0.5
+        elif k.endswith(".weight"):    # a batch norm's scale gamma
+            value = rng.uniform(0.5, 1.5, size=shape)
+        else:                          # a batch norm's shift beta
+            value = rng.normal(size=shape) * 0.5
+        params[k] = torch.from_numpy(value.astype(np.float32))
+    x = torch.from_numpy(rng.normal(size=(n, c_in, h, w)).astype(np.float32))
+    return x, params, stride
+
+
+def _block_reference(x, params, stride):
+    """mlcourse's own BasicBlock, the parameters copied in, in eval mode (float64 output)."""
+    import torch
+
+    from ..models.resnet import BasicBlock
+
+    c_out, c_in = params["conv1.weight"].shape[:2]
+    with torch.random.fork_rng(devices=[]):
+        block = BasicBlock(c_in, c_out, stride, shortcut="projection" if "shortcut.0.weight" in params else "identity")
+    block.double()                              # in float64: the reference has no rounding error to speak of
+    missing, unexpected = block.load_state_dict(params, strict=False)
+    assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), (missing, unexpected)
+    block.eval()
+    with torch.no_grad():
+        return block(x.double())
+
+
+def _block_functional(x, p, stride, batch_stats=False, no_sqrt=False, relu_before_sum=False, no_final_relu=False,
+                      no_inner_relu=False, no_shortcut=False, stride_on_conv2=False, proj_no_bn=False):
+    """The block written out, with one typical mistake switched on (None if it cannot run)."""
+    import torch
+    import torch.nn.functional as F
+
+    def bn(z, prefix):
+        c = lambda v: v[None, :, None, None]  # noqa: E731
+        if batch_stats:
+            mean, var = z.mean((0, 2, 3)), z.var((0, 2, 3), unbiased=False)
+        else:
+            mean, var = p[prefix + ".running_mean"], p[prefix + ".running_var"]
+        scale = (c(var) + 1e-5) if no_sqrt else torch.sqrt(c(var) + 1e-5)
+        return (z - c(mean)) / scale * c(p[prefix + ".weight"]) + c(p[prefix + ".bias"])
+
+    s1, s2 = (1, stride) if stride_on_conv2 else (stride, 1)
+    try:
+        with torch.no_grad():
+            h = bn(F.conv2d(x, p["conv1.weight"], stride=s1, padding=1), "bn1")
+            h = bn(F.conv2d(h if no_inner_relu else torch.relu(h), p["conv2.weight"], stride=s2, padding=1), "bn2")
+            if relu_before_sum:
+                h = torch.relu(h)
+            s = x
+            if "shortcut.0.weight" in p:
+                s = F.conv2d(x, p["shortcut.0.weight"], stride=stride)
+                s = s if proj_no_bn else bn(s, "shortcut.1")
+            out = h if no_shortcut else h + s
+            return (out if no_final_relu or relu_before_sum else torch.relu(out)).numpy()
+    except RuntimeError:
+        return None
+
+
+q1, q2, q3, q4, q5 = IoU(), Dice(), Shortcut(), MeanIoU(), ResidualBlock()
+ALL = [q1, q2, q3, q4, q5]
