@@ -44,6 +44,9 @@ def loss_curve(
         ax.plot(np.arange(start, start + len(v)), v, label=name, marker="o" if len(v) < 30 else None)
     if logy:
         ax.set_yscale("log")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and steps are whole numbers
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if len(curves) > 1:
         ax.legend()

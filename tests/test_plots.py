@@ -110,3 +110,12 @@ def test_image_grid_symmetric_range_shows_the_sign():
     lims = [ax.images[0].get_clim() for ax in fig.axes if ax.images]
     assert lims == [(-2.0, 2.0), (-2.0, 2.0)]          # one range, centred on 0, for every image
     plt.close(fig)
+
+
+def test_loss_curve_ticks_are_whole_epochs():
+    fig, ax = plt.subplots()
+    plots.loss_curve({"train": [1.0, 0.8, 0.7], "val": [1.1, 0.9, 0.85]}, ax=ax)
+    fig.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    plt.close(fig)
