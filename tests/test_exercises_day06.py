@@ -1,17 +1,84 @@
 """Day 06's exercises: typical wrong answers get the right explanation."""
 
 import math
+import sys
 
 import numpy as np
 
 from mlcourse.autograd import Value
-from mlcourse.exercises import day06
+from mlcourse.exercises import ____, day06
 
 
 def _msg(q, answer):
     res = q.evaluate(answer)
     assert res.status == "incorrect", res
     return res.message
+
+
+# The notebook's own Value class (Day 06, Section 4), run in a namespace of its own, as in the
+# notebook: a learner's function defined next to it sees *this* Value in its globals.
+NOTEBOOK_VALUE = '''
+import math
+
+class Value:
+    def __init__(self, data, _children=(), _op="", label=""):
+        self.data = float(data)
+        self.grad = 0.0
+        self._backward = lambda: None
+        self._prev = tuple(_children)
+        self._op = _op
+        self.label = label
+
+def _add(self, other):
+    other = other if isinstance(other, Value) else Value(other)
+    out = Value(self.data + other.data, (self, other), "+")
+    def _backward():
+        self.grad += out.grad
+        other.grad += out.grad
+    out._backward = _backward
+    return out
+
+def _mul(self, other):
+    other = other if isinstance(other, Value) else Value(other)
+    out = Value(self.data * other.data, (self, other), "*")
+    def _backward():
+        self.grad += other.data * out.grad
+        other.grad += self.data * out.grad
+    out._backward = _backward
+    return out
+
+def _pow(self, k):
+    assert isinstance(k, (int, float)), "only powers by a plain number"
+    out = Value(self.data ** k, (self,), f"**{k}")
+    def _backward():
+        self.grad += k * self.data ** (k - 1) * out.grad
+    out._backward = _backward
+    return out
+
+def _exp(self):
+    out = Value(math.exp(self.data), (self,), "exp")
+    def _backward():
+        self.grad += out.data * out.grad
+    out._backward = _backward
+    return out
+
+Value.__add__, Value.__mul__, Value.__pow__, Value.exp = _add, _mul, _pow, _exp
+Value.__neg__ = lambda self: self * -1
+Value.__sub__ = lambda self, other: self + (-other)
+Value.__truediv__ = lambda self, other: self * other ** -1
+Value.__radd__ = lambda self, other: self + other
+Value.__rmul__ = lambda self, other: self * other
+Value.__rsub__ = lambda self, other: Value(other) - self
+Value.__rtruediv__ = lambda self, other: Value(other) / self
+'''
+
+
+def notebook(code: str, name: str):
+    """Define ``code`` (a learner's cell) after the notebook's Value class; return ``name``."""
+    ns = {"____": ____}
+    exec(NOTEBOOK_VALUE, ns)
+    exec(code, ns)
+    return ns[name]
 
 
 def test_pairwise_distance_mistakes():
@@ -21,6 +88,10 @@ def test_pairwise_distance_mistakes():
     assert "*squares*" in _msg(day06.q1, lambda A, B: np.sqrt(ref(A, B)))
     assert "without squaring" in _msg(day06.q1, lambda A, B: (A[:, None] - B[None]).sum(-1))
     assert "expected (5, 4)" in _msg(day06.q1, lambda A, B: ((A[:, None] - B[None]) ** 2).sum(1))
+    # an answer computed from the example's numbers (not its arguments) fails on fresh inputs
+    rng = np.random.default_rng(6)
+    A0, B0 = rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
+    assert "new random inputs" in _msg(day06.q1, lambda A, B: ref(A0, B0))
 
 
 def _sigmoid(overwrite=False, deriv="s(1-s)", chain=True, hook=True, children=True):
@@ -52,10 +123,62 @@ def test_sigmoid_mistakes():
     assert "remember its input" in _msg(day06.q2, _sigmoid(children=False))
     assert "wrong sign inside exp" in _msg(day06.q2, lambda v: Value(1 / (1 + math.exp(v.data)), (v,)))
     assert "should return a Value" in _msg(day06.q2, lambda v: 1 / (1 + math.exp(-v.data)))
+    # an answer that ignores its input (here: always sigmoid(0.8)) fails on fresh inputs
+    def fixed(v):
+        s = 1 / (1 + math.exp(-0.8))
+        out = Value(s, (v,), "sigmoid")
+
+        def _backward():
+            v.grad += s * (1 - s) * out.grad
+        out._backward = _backward
+        return out
+
+    assert day06.q2.evaluate(fixed).status == "incorrect"   # the chain rule (input 0.69) gives it away
+
+
+def test_sigmoid_with_the_notebooks_own_value_class():
+    """The notebook's Value (not the course's) is used: its idioms and compositions pass."""
+    written = notebook('''
+def sigmoid(v):
+    s = 1 / (1 + math.exp(-v.data))
+    out = Value(s, (v,), "sigmoid")
+    def _backward():
+        v.grad += s * (1 - s) * out.grad
+    out._backward = _backward
+    return out
+''', "sigmoid")
+    assert day06.q2.evaluate(written).status == "correct"
+    idiom = notebook('''
+def sigmoid(v):
+    v = v if isinstance(v, Value) else Value(v)      # the notebook's own idiom
+    return 1 / (1 + (-v).exp())
+''', "sigmoid")
+    assert day06.q2.evaluate(idiom).status == "correct"
+    composed = notebook("def sigmoid(v):\n    return 1 / (1 + (-v).exp())\n", "sigmoid")
+    assert day06.q2.evaluate(composed).status == "correct"
+    also = notebook("def sigmoid(v):\n    return (1 + (-1 * v).exp()) ** -1\n", "sigmoid")
+    assert day06.q2.evaluate(also).status == "correct"
+    wrong = notebook("def sigmoid(v):\n    return 1 / (1 + v.exp())\n", "sigmoid")
+    assert "wrong sign inside exp" in _msg(day06.q2, wrong)
+    blank = notebook('''
+def sigmoid(v):
+    s = ____   # your code here: the forward value
+    out = Value(s, (v,), "sigmoid")
+    def _backward():
+        ____   # your code here
+    out._backward = _backward
+    return out
+''', "sigmoid")
+    assert day06.q2.evaluate(blank).status == "not_attempted"
+
+
+def test_sigmoid_composed_from_the_course_engine():
+    assert day06.q2.evaluate(lambda v: 1 / (1 + (-v).exp())).status == "correct"
+    assert day06.q2.evaluate(lambda v: v.sigmoid()).status == "correct"
 
 
 def test_the_notebooks_own_value_class_is_accepted():
-    class MyValue:  # like the notebook's (micrograd keeps the children in a set)
+    class MyValue:  # like micrograd, which keeps the children in a set
         def __init__(self, data, _children=(), _op=""):
             self.data, self.grad, self._prev, self._op = data, 0.0, set(_children), _op
             self._backward = lambda: None
@@ -72,19 +195,20 @@ def test_the_notebooks_own_value_class_is_accepted():
     assert day06.q2.evaluate(sigmoid).status == "correct"
 
 
+def _recursive(root):
+    order, visited = [], set()
+
+    def visit(v):
+        if v not in visited:
+            visited.add(v)
+            for c in v._prev:
+                visit(c)
+            order.append(v)
+    visit(root)
+    return order
+
+
 def test_topological_order_mistakes():
-    def recursive(root):
-        order, visited = [], set()
-
-        def visit(v):
-            if v not in visited:
-                visited.add(v)
-                for c in v._prev:
-                    visit(c)
-                order.append(v)
-        visit(root)
-        return order
-
     def no_visited(root):
         order, stack = [], [(root, False)]
         while stack:
@@ -97,12 +221,45 @@ def test_topological_order_mistakes():
         return order
 
     ref = day06.q3.reference()
-    assert "RecursionError" in _msg(day06.q3, recursive)
+    msg = _msg(day06.q3, _recursive)
+    assert "calls itself" in msg and "RecursionError" in msg and "explicit stack" in msg
     assert "more than once" in _msg(day06.q3, no_visited)
     assert "reversed" in _msg(day06.q3, lambda root: ref(root)[::-1])
-    assert "every node below the root" in _msg(day06.q3, lambda root: ref(root)[1:])
+    assert "misses 1 of them" in _msg(day06.q3, lambda root: ref(root)[1:])
     assert "list of the graph's Values" in _msg(day06.q3, lambda root: [1, 2, 3])
     assert day06.q3.evaluate(lambda root: root.topological_order()).status == "correct"
+
+
+def test_recursion_is_caught_even_with_a_raised_recursion_limit():
+    def recursive_with_a_raised_limit(root):
+        sys.setrecursionlimit(100_000)
+        return _recursive(root)
+
+    old = sys.getrecursionlimit()
+    try:
+        msg = _msg(day06.q3, recursive_with_a_raised_limit)
+    finally:
+        sys.setrecursionlimit(old)
+    assert "calls itself" in msg and "sys.setrecursionlimit" in msg and "explicit stack" in msg
+    assert sys.getprofile() is None  # the depth counter is gone after the check
+
+
+def test_an_iterative_helper_is_not_called_recursion():
+    def with_helpers(root):
+        def children(v):               # a helper called once per node is not recursion
+            return list(v._prev)
+        order, visited, stack = [], set(), [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+            elif id(node) not in visited:
+                visited.add(id(node))
+                stack.append((node, True))
+                stack.extend((c, False) for c in children(node))
+        return order
+
+    assert day06.q3.evaluate(with_helpers).status == "correct"
 
 
 def test_per_example_grad_mistakes():
@@ -123,3 +280,70 @@ def test_per_example_grads_with_jax():
         return jax.vmap(jax.grad(loss), in_axes=(None, 0, 0))(w, X, y)
 
     assert day06.q4.evaluate(per_example_grads).status == "correct"
+
+
+# -- Exercise 5: cross-entropy as one node -------------------------------------------------------
+def _ce(stable=True, sign=1, onehot=True, others=True, chain=True, accumulate=True,
+        hook=True, children="all", loss="nll"):
+    def cross_entropy(logits, target):
+        zs = [v.data for v in logits]
+        m = max(zs) if stable else 0.0
+        exps = [math.exp(z - m) for z in zs]
+        total = sum(exps)
+        probs = [e / total for e in exps]
+        value = {"nll": m + math.log(total) - zs[target], "neg": zs[target] - m - math.log(total),
+                 "prob": probs[target]}[loss]
+        kids = tuple(logits) if children == "all" else (logits[target],)
+        out = Value(value, kids, "cross_entropy")
+
+        def _backward():
+            for j, v in enumerate(logits):
+                if not others and j != target:
+                    continue
+                g = sign * (probs[j] - (1.0 if (j == target and onehot) else 0.0))
+                g *= out.grad if chain else 1.0
+                if accumulate:
+                    v.grad += g
+                else:
+                    v.grad = g
+
+        if hook:
+            out._backward = _backward
+        return out
+    return cross_entropy
+
+
+def test_cross_entropy_node_right_answers():
+    assert day06.q5.evaluate(_ce()).status == "correct"
+
+    def composed(logits, target):      # a composition of the engine's own operations is right too
+        m = max(v.data for v in logits)
+        return sum(((v - m).exp() for v in logits), Value(0.0)).log() + m - logits[target]
+
+    assert day06.q5.evaluate(composed).status == "correct"
+    with_notebook_value = notebook(day06.q5.solution_code.replace("\n        ", "\n"), "cross_entropy")
+    assert day06.q5.evaluate(with_notebook_value).status == "correct"
+
+
+def test_cross_entropy_node_mistakes():
+    msg = _msg(day06.q5, _ce(stable=False))
+    assert "overflow" in msg and "largest logit" in msg
+    assert "wrong sign" in _msg(day06.q5, _ce(sign=-1))
+    assert "subtract 1 at the target" in _msg(day06.q5, _ce(onehot=False))
+    assert "only the target's logit" in _msg(day06.q5, _ce(others=False))
+    assert "chain rule" in _msg(day06.q5, _ce(chain=False))
+    assert "overwritten instead of accumulated" in _msg(day06.q5, _ce(accumulate=False))
+    assert "still 0" in _msg(day06.q5, _ce(hook=False))
+    assert "*all* the logits" in _msg(day06.q5, _ce(children="target"))
+    assert "wrong sign" in _msg(day06.q5, _ce(loss="neg"))
+    assert "-log of it" in _msg(day06.q5, _ce(loss="prob"))
+    assert "should return a Value" in _msg(day06.q5, lambda logits, t: 0.5)
+
+
+def test_cross_entropy_starter_is_not_attempted():
+    starter = notebook('''
+def cross_entropy(logits, target):
+    # your code here
+    return ____
+''', "cross_entropy")
+    assert day06.q5.evaluate(starter).status == "not_attempted"

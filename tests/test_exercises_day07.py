@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mlcourse.exercises import day07
+from mlcourse.exercises import ____, day07
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -17,37 +17,62 @@ def _msg(q, answer):
     return res.message
 
 
+def _step(order=("zero", "forward", "backward", "step"), softmax=False, result="item"):
+    def train_step(model, opt, xb, yb):
+        loss = None
+        for action in order:
+            if action == "zero":
+                opt.zero_grad()
+            elif action == "forward":
+                logits = model(xb)
+                loss = F.cross_entropy(torch.softmax(logits, 1) if softmax else logits, yb)
+            elif action == "backward":
+                loss.backward()
+            elif action == "step":
+                opt.step()
+        return {"item": loss.item(), "tensor": loss, "detached": loss.detach()}[result]
+    return train_step
+
+
 def test_train_step_mistakes():
-    def no_zero_grad(model, opt, xb, yb):
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss.item()
+    assert day07.q1.evaluate(_step()).status == "correct"
+    assert day07.q1.evaluate(_step(("forward", "zero", "backward", "step"))).status == "correct"
+    assert "zero_grad" in _msg(day07.q1, _step(("forward", "backward", "step")))
+    assert "optimizer.step()" in _msg(day07.q1, _step(("zero", "forward", "backward")))
+    assert "raw logits" in _msg(day07.q1, _step(softmax=True))
 
-    def no_step(model, opt, xb, yb):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        return loss.item()
 
-    def softmax_first(model, opt, xb, yb):
-        opt.zero_grad()
-        loss = F.cross_entropy(torch.softmax(model(xb), 1), yb)
-        loss.backward()
-        opt.step()
-        return loss.item()
+def test_zero_grad_between_backward_and_step_is_named():
+    msg = _msg(day07.q1, _step(("forward", "backward", "zero", "step")))
+    assert "after `loss.backward()`" in msg and "wiped" in msg and "*before*" in msg
+    assert "call `optimizer.step()`" not in msg  # not the advice for a missing step
 
-    def returns_tensor(model, opt, xb, yb):  # fine: a 0-d tensor is a number too
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss
 
-    assert "zero_grad" in _msg(day07.q1, no_zero_grad)
-    assert "optimizer.step()" in _msg(day07.q1, no_step)
-    assert "raw logits" in _msg(day07.q1, softmax_first)
-    assert day07.q1.evaluate(returns_tensor).status == "correct"
+def test_train_step_must_return_a_float():
+    msg = _msg(day07.q1, _step(result="tensor"))
+    assert "loss.item()" in msg and "graph" in msg
+    msg = _msg(day07.q1, _step(result="detached"))
+    assert "loss.item()" in msg and "plain numbers" in msg
+
+
+def test_train_step_fresh_inputs_and_rng():
+    fixed_loss = day07.q1.reference()(*day07._setup_step())   # the example's loss, hard-coded
+
+    def replay(model, opt, xb, yb):
+        _step()(model, opt, xb, yb)
+        return fixed_loss
+
+    assert "new random inputs" in _msg(day07.q1, replay)
+    # a check leaves PyTorch's global random state as it found it, even if the answer draws from it
+    def noisy(model, opt, xb, yb):
+        torch.randn(100)
+        return _step()(model, opt, xb, yb)
+
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    assert day07.q1.evaluate(noisy).status == "correct"
+    assert day07.q5.evaluate(day07.q5.reference()).status == "correct"
+    assert torch.equal(before, torch.get_rng_state())
 
 
 def test_warmup_cosine_mistakes():
@@ -65,11 +90,15 @@ def test_warmup_cosine_mistakes():
     def rising(s, total, w, peak):
         return peak * s / w if s < w else peak * 0.5 * (1 - math.cos(math.pi * (s - w) / (total - w)))
 
+    def example_only(s, total, w, peak):  # the example's numbers, not the arguments
+        return ref(s, 100, 10, 0.3)
+
     assert "already the peak" in _msg(day07.q2, no_warmup)
     assert "off by one" in _msg(day07.q2, plus_one)
     assert "start where the warm-up ends" in _msg(day07.q2, no_shift)
     assert "*rises*" in _msg(day07.q2, rising)
     assert "should be" in _msg(day07.q2, lambda s, total, w, peak: 0.9 * ref(s, total, w, peak))
+    assert "new random inputs" in _msg(day07.q2, example_only)
 
 
 def test_early_stopping_mistakes():
@@ -90,6 +119,21 @@ def test_early_stopping_mistakes():
     assert "cannot see the future" in _msg(day07.q3, global_best)
     assert "off by one" in _msg(day07.q3, late)
     assert "swapped" in _msg(day07.q3, lambda losses, p: ref(losses, p)[::-1])
+
+
+def test_early_stopping_ties_are_named():
+    def ties_improve(val_losses, patience):      # `<=` instead of `<`
+        best, best_epoch = float("inf"), -1
+        for epoch, loss in enumerate(val_losses):
+            if loss <= best:
+                best, best_epoch = loss, epoch
+            elif epoch - best_epoch >= patience:
+                return best_epoch, epoch
+        return best_epoch, len(val_losses) - 1
+
+    msg = _msg(day07.q3, ties_improve)
+    assert "`<=` instead of `<`" in msg and "*strictly* lower" in msg and "the loss 0.5" in msg
+    assert "cannot see the future" not in msg
 
 
 def test_dropout_mistakes():
@@ -113,6 +157,12 @@ def test_dropout_mistakes():
             x *= (rng.random(x.shape) >= p) / (1 - p)
         return x
 
+    def p_is_03(x, p, training, rng):       # the example's p hard-coded
+        return x * (rng.random(x.shape) >= 0.3) / 0.7 if training else x
+
+    def other_mask(x, p, training, rng):    # right too: another way to draw the mask
+        return x * (rng.random(x.shape) < 1 - p) / (1 - p) if training else x
+
     assert "*drop*" in _msg(day07.q4, keep_p)
     assert "not scaled" in _msg(day07.q4, unscaled)
     assert "not scaled" in _msg(day07.q4, old_style)
@@ -121,3 +171,82 @@ def test_dropout_mistakes():
     res = day07.q4.evaluate(in_place)  # right values: accepted, with a note on the changed input
     assert res.correct and "in place" in res.message
     assert "nothing was dropped" in _msg(day07.q4, lambda x, p, t, rng: x)
+    assert "new random inputs" in _msg(day07.q4, p_is_03)
+    assert day07.q4.evaluate(other_mask).status == "correct"
+
+
+# -- Exercise 5: the training loop ---------------------------------------------------------------
+def _loop_answer(**flags):
+    def train_model(model, optimizer, x, y, x_val, y_val, epochs, batch_size, gen):
+        return day07._loop(model, optimizer, x, y, x_val, y_val, epochs, batch_size, gen, **flags)
+    return train_model
+
+
+def written_by_hand(no_grad=True, as_tensors=False, per_batch=False, train_once=False):
+    def train_model(model, optimizer, x, y, x_val, y_val, epochs, batch_size, gen):
+        history = {"train_loss": [], "val_loss": [], "val_acc": []}
+        if train_once:
+            model.train()
+        for epoch in range(epochs):
+            if not train_once:
+                model.train()
+            order = torch.randperm(len(x), generator=gen)
+            losses = []
+            for start in range(0, len(x), batch_size):
+                idx = order[start:start + batch_size]
+                loss = F.cross_entropy(model(x[idx]), y[idx])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                losses.append(loss if as_tensors else loss.item())
+                if per_batch:
+                    history["train_loss"].append(loss.item())
+            if not per_batch:
+                history["train_loss"].append(sum(losses) / len(losses))
+            model.eval()
+            with torch.set_grad_enabled(not no_grad):
+                logits = model(x_val)
+                history["val_loss"].append(F.cross_entropy(logits, y_val).item())
+                history["val_acc"].append((logits.argmax(1) == y_val).float().mean().item())
+        return history
+    return train_model
+
+
+def test_training_loop_right_answers():
+    assert day07.q5.evaluate(written_by_hand()).status == "correct"
+    assert day07.q5.evaluate(_loop_answer()).status == "correct"
+
+
+def test_training_loop_mistakes():
+    assert "`model.eval()`" in _msg(day07.q5, _loop_answer(eval_mode=False))
+    msg = _msg(day07.q5, written_by_hand(train_once=True))
+    assert "`model.train()` at the start of *every* epoch" in msg
+    assert "zero_grad" in _msg(day07.q5, _loop_answer(zero_grad=False))
+    assert "generator=gen" in _msg(day07.q5, _loop_answer(shuffle="global"))
+    assert "not shuffled" in _msg(day07.q5, _loop_answer(shuffle="none"))
+    assert "*last* batch" in _msg(day07.q5, _loop_answer(last=True))
+    assert "training data" in _msg(day07.q5, _loop_answer(val_on_train=True))
+    msg = _msg(day07.q5, written_by_hand(no_grad=False))
+    assert "numbers are right" in msg and "torch.no_grad()" in msg
+    assert "holds tensors" in _msg(day07.q5, written_by_hand(as_tensors=True))
+    assert "one number per epoch" in _msg(day07.q5, written_by_hand(per_batch=True))
+    assert "should return a dict" in _msg(day07.q5, lambda *args: [0.1, 0.2])
+
+
+def test_training_loop_fresh_inputs():
+    hist = day07.q5._expected(0)   # the history of the check's example, replayed
+
+    def replay(model, optimizer, x, y, x_val, y_val, epochs, batch_size, gen):
+        written_by_hand()(model, optimizer, x, y, x_val, y_val, epochs, batch_size, gen)
+        return hist
+
+    assert "new random inputs" in _msg(day07.q5, replay)
+
+
+def test_training_loop_starter_is_not_attempted():
+    def train_model(model, optimizer, x, y, x_val, y_val, epochs, batch_size, gen):
+        history = {"train_loss": [], "val_loss": [], "val_acc": []}
+        # your code here
+        return ____
+
+    assert day07.q5.evaluate(train_model).status == "not_attempted"

@@ -1,13 +1,16 @@
 """Exercises of Day 06 -- tensors and automatic differentiation.
 
-The engine exercises (2 and 3) build graphs with the course's :class:`mlcourse.autograd.Value`,
-which has the same attributes as the notebook's own ``Value`` (``data``, ``grad``, ``_prev``,
-``_backward``, ``_op``), so a solution written against either one is checked the same way.
+The engine exercises (2, 3 and 5) build graphs of ``Value`` nodes. The check uses the ``Value``
+class of the notebook that defines the learner's function (found in the function's globals),
+or else the course's :class:`mlcourse.autograd.Value`, which has the same attributes (``data``,
+``grad``, ``_prev``, ``_backward``, ``_op``): a solution written against either one is checked
+the same way, and ``isinstance(v, Value)`` in the learner's code sees its own class.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -18,10 +21,12 @@ class PairwiseSqDists(Exercise):
     name = "pairwise_sq_dists"
     title = "Exercise 1 — all pairwise squared distances, by broadcasting"
     hints = (
-        "A has shape (N, D) and B has shape (M, D). Give A a new axis in the middle and B a new "
-        "axis in front: `A[:, None, :] - B[None, :, :]` broadcasts to (N, M, D).",
-        "Square that difference and sum over the last axis (the D coordinates): "
-        "`((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)` has shape (N, M).",
+        "Broadcasting can compare every row of A with every row of B at once: give the two "
+        "arrays new axes of length 1 so that their difference has shape (N, M, D).",
+        "A new axis is made with `None` in an index: `A[:, None, :]` has shape (N, 1, D), "
+        "`B[None, :, :]` has shape (1, M, D). Subtract them, then square.",
+        "The last step removes the D axis: sum over the *last* axis (`axis=-1`), not over "
+        "axis 1 (which would sum over the rows of B and give shape (N, D)).",
     )
     solution_code = """
         def pairwise_sq_dists(A, B):
@@ -30,6 +35,10 @@ class PairwiseSqDists(Exercise):
 
     def reference(self):
         return lambda A, B: ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)
+
+    def fresh_args(self, rng):
+        n, m, d = (int(k) for k in rng.integers(1, 8, size=3))
+        return rng.normal(size=(n, d)), rng.normal(size=(m, d))
 
     def verify(self, fn):
         rng = np.random.default_rng(6)
@@ -48,8 +57,40 @@ class PairwiseSqDists(Exercise):
         return "entry (i, j) is |A[i] - B[j]|², computed for all pairs at once, with no loop."
 
 
+# -- helpers for the engine exercises (duck typing: the notebook's Value or the course's) ----
 def _is_value(v) -> bool:
     return all(hasattr(v, a) for a in ("data", "grad", "_prev", "_backward"))
+
+
+def _value_class(fn):
+    """The ``Value`` class the learner's function sees (its notebook's), or the course's."""
+    from mlcourse.autograd import Value
+
+    cls = getattr(fn, "__globals__", {}).get("Value")
+    if isinstance(cls, type) and cls is not Value:
+        try:
+            v = cls(0.5)
+            if _is_value(v) and float(v.data) == 0.5 and hasattr(v, "_op"):
+                return cls
+        except Exception:  # not a Value class we can build nodes with
+            pass
+    return Value
+
+
+def _nodes(root) -> list:
+    """Every node below ``root`` (root included), each once, without recursion."""
+    seen, out, stack = set(), [], [root]
+    while stack:
+        v = stack.pop()
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+            stack.extend(getattr(v, "_prev", ()))
+    return out
+
+
+def _reaches(root, node) -> bool:
+    return any(v is node for v in _nodes(root))
 
 
 def _backprop(root) -> None:
@@ -83,19 +124,48 @@ def _plus(a, b):
     return out
 
 
+def _times(a, k: float):
+    """k * a as a course Value (a node above the learner's result, to test the chain rule)."""
+    from mlcourse.autograd import Value
+
+    out = Value(k * float(a.data))
+    out._prev = (a,)
+
+    def _backward():
+        a.grad += k * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _value_result(out, fname: str):
+    if not _is_value(out):
+        raise Wrong(f"`{fname}` should return a Value (with data, grad, _prev and _backward), "
+                    f"but it returned a {type(out).__name__}.")
+    try:
+        return float(out.data)
+    except (TypeError, ValueError):
+        raise Wrong(f"the `data` of the Value you returned should be a number, but it is a "
+                    f"{type(out.data).__name__}.") from None
+
+
 def _sig(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
 class Sigmoid(Exercise):
     name = "sigmoid"
     title = "Exercise 2 — a new operation for the engine: the sigmoid"
     hints = (
-        "Forward: s = 1 / (1 + exp(-x)), stored in `Value(s, (v,), 'sigmoid')`. Backward: "
-        "ds/dx = s * (1 - s), times out.grad (the chain rule).",
-        "Inside `def _backward():` write `v.grad += s * (1 - s) * out.grad` -- with `+=`, "
-        "so that a value used elsewhere too keeps the other contributions. Then "
-        "`out._backward = _backward` and `return out`.",
+        "A new operation is a new node: compute the number s = σ(x) from `v.data`, wrap it in a "
+        "Value whose children are `(v,)`, and give that node a `_backward` that sends the "
+        "gradient back to v by the chain rule.",
+        "The local derivative is σ'(x) = s (1 - s), with s the *output*. The chain rule "
+        "multiplies it by the gradient that arrives at the node, `out.grad`.",
+        "Inside `_backward`, add to `v.grad` with `+=` (never `=`): if v is also used elsewhere "
+        "in the graph, the other contributions must stay. And store the function in the node's "
+        "`_backward` attribute without calling it (no parentheses). (Composing existing operations, "
+        "`1 / (1 + (-v).exp())`, is right too: each of them already has its backward.)",
     )
     solution_code = """
         def sigmoid(v):
@@ -111,7 +181,7 @@ class Sigmoid(Exercise):
         from mlcourse.autograd import Value
 
         def sigmoid(v):
-            s = 1 / (1 + math.exp(-v.data))
+            s = _sig(v.data)
             out = Value(s, (v,), "sigmoid")
 
             def _backward():
@@ -122,22 +192,18 @@ class Sigmoid(Exercise):
         return sigmoid
 
     def verify(self, fn):
-        from mlcourse.autograd import Value
-
+        V = self._V = _value_class(fn)
         x0 = 0.8
         s0 = _sig(x0)
-        x = Value(x0)
+        x = V(x0)
         out = call(fn, x, what="`sigmoid`")
-        if not _is_value(out):
-            raise Wrong(f"`sigmoid` should return a Value (with data, grad, _prev and "
-                        f"_backward), but it returned a {type(out).__name__}.")
-        data = float(out.data)
+        data = _value_result(out, "sigmoid")
         if not math.isclose(data, s0, rel_tol=1e-9):
             if math.isclose(data, 1 / (1 + math.exp(x0)), rel_tol=1e-9):
                 raise Wrong("the forward value has the wrong sign inside exp: sigmoid(x) = "
                             "1 / (1 + exp(-x)), so sigmoid(0.8) is about 0.69.")
             raise Wrong(f"the forward value is wrong: sigmoid(0.8) should be {s0:.6f}, got {data:.6g}.")
-        if not any(c is x for c in out._prev):
+        if not _reaches(out, x):
             raise Wrong("the result does not remember its input: pass `(v,)` as the children "
                         "of the new Value, or backward() can never reach it.")
         _backprop(out)
@@ -152,7 +218,7 @@ class Sigmoid(Exercise):
                         "sigmoid(x), not the input x.")
         check_close(g, s0 * (1 - s0), "d sigmoid(x)/dx at x = 0.8", rtol=1e-6)
         # chain rule: sigmoid(sigmoid(x))
-        x = Value(x0)
+        x = V(x0)
         y = call(fn, call(fn, x, what="`sigmoid`"), what="`sigmoid`")
         _backprop(y)
         s1 = _sig(s0)
@@ -162,7 +228,7 @@ class Sigmoid(Exercise):
                         "sigmoid(sigmoid(x)) the gradient must pass through both.")
         check_close(float(x.grad), want, "the gradient of sigmoid(sigmoid(x))", rtol=1e-6)
         # the input is used elsewhere too: y = sigmoid(x) + x
-        x = Value(x0)
+        x = V(x0)
         y = _plus(x, call(fn, x, what="`sigmoid`"))
         _backprop(y)
         g = float(x.grad)
@@ -174,7 +240,23 @@ class Sigmoid(Exercise):
         check_close(g, 1 + s0 * (1 - s0), "x.grad in x + sigmoid(x)", rtol=1e-6)
         return "forward, backward, chain rule, and accumulation with +=."
 
+    def fresh_args(self, rng):
+        V = getattr(self, "_V", None) or _value_class(None)
+        self._x = V(float(rng.normal(scale=3.0)))
+        return (self._x,)
 
+    def fresh_compare(self, out, want):
+        x = self._x
+        data = _value_result(out, "sigmoid")
+        check_close(data, float(want.data), f"sigmoid({x.data:.4g})")
+        x.grad = 0.0
+        _backprop(want)
+        g_want, x.grad = float(x.grad), 0.0
+        _backprop(out)
+        check_close(float(x.grad), g_want, f"the gradient of sigmoid at x = {x.data:.4g}")
+
+
+# -- Exercise 3 -------------------------------------------------------------------------------
 def _shared_graph():
     """A graph with shared nodes; returns its root."""
     from mlcourse.autograd import Value
@@ -185,15 +267,76 @@ def _shared_graph():
     return e * d + d.relu() * c + a * a
 
 
+def _random_graph(rng):
+    """A random graph whose nodes are reused (as in a network); returns its root."""
+    from mlcourse.autograd import Value
+
+    nodes = [Value(float(x)) for x in rng.normal(size=int(rng.integers(2, 6)))]
+    for _ in range(int(rng.integers(5, 40))):
+        a, b = (nodes[int(k)] for k in rng.integers(len(nodes), size=2))
+        op = int(rng.integers(3))
+        nodes.append(a + b if op == 0 else a * b if op == 1 else a.tanh())
+    return nodes[-1]
+
+
+class _TooDeep(BaseException):
+    """Raised in the learner's function when its calls nest too deeply (recursion)."""
+
+
+_MAX_NESTING = 300  # nested Python calls allowed on a graph 12,000 operations deep
+
+
+def _call_without_recursion(fn, root):
+    """Call ``fn(root)``; raise :class:`_TooDeep` once calls nest more than ``_MAX_NESTING`` deep.
+
+    A profile hook counts the Python frames opened and not yet closed below this call. A loop
+    with an explicit stack stays a few frames deep whatever the graph; a function that calls
+    itself once per level goes as deep as the graph, whatever ``sys.setrecursionlimit`` says.
+    """
+    depth = [0]
+
+    def profiler(frame, event, arg):
+        if event == "call":
+            depth[0] += 1
+            if depth[0] > _MAX_NESTING:
+                raise _TooDeep
+        elif event == "return":
+            depth[0] -= 1
+
+    previous = sys.getprofile()
+    sys.setprofile(profiler)
+    try:
+        return call(fn, root, what="`topological_order`")
+    finally:
+        sys.setprofile(previous)
+
+
+_RECURSION = (
+    "your function calls itself (directly or through a helper), once per level of the graph: on "
+    "a graph 12,000 operations deep its calls were nested more than {n} deep. Python stops at "
+    "`sys.getrecursionlimit()` nested calls (1,000 by default) with a RecursionError, and raising "
+    "the limit with `sys.setrecursionlimit` only moves the wall: every nested call takes room on Python's "
+    "call stack, and the Python documentation warns that a too-high limit can crash the "
+    "interpreter. That is why the exercise asks for an explicit stack: keep the nodes still to "
+    "visit in a list, `append` and `pop` them in a `while` loop, and the depth of the graph no "
+    "longer matters."
+)
+
+
 class TopologicalOrder(Exercise):
     name = "topological_order"
     title = "Exercise 3 — a topological order without recursion"
     hints = (
-        "Replace the recursion by your own stack of (node, expanded) pairs. Pop a pair: if the "
-        "node was already expanded, its inputs are all in the order, so append it; otherwise mark "
-        "it visited and push (node, True) followed by (child, False) for each child.",
-        "start with `order, visited, stack = [], set(), [(root, False)]`; in the loop skip nodes "
-        "already in `visited` (unless expanded is True); return `order` (root last).",
+        "Replace the recursion by your own stack: a list of things still to do, and a `while` "
+        "loop that pops one at a time. A node may be appended to the order only after all of "
+        "its children are in it, so each node is met twice: once to *expand* it (push its "
+        "children), once more, later, to *append* it.",
+        "Push pairs (node, expanded): pop a pair; if `expanded` is True, its children are done, "
+        "so append the node to the order; otherwise mark it visited, push it back with True, "
+        "then push each child with False. Start from a stack holding only (root, False).",
+        "Order matters on the stack: it is last in, first out, so push (node, True) *before* its "
+        "children, and it comes back after all of them. Skip a node already in the visited set "
+        "(unless the pair says expanded), or a shared node appears twice.",
     )
     solution_code = """
         def topological_order(root):
@@ -234,15 +377,18 @@ class TopologicalOrder(Exercise):
         if not order or not all(_is_value(v) for v in order):
             raise Wrong("`topological_order` should return a list of the graph's Values "
                         "(every node, the root last).")
-        want = root.topological_order()
+        want = _nodes(root)
         ids = [id(v) for v in order]
         if len(ids) != len(set(ids)):
             raise Wrong(f"{label}: some nodes appear more than once ({len(ids)} entries for "
                         f"{len(set(ids))} different nodes). Keep a `visited` set, or a node "
                         "used twice will have its _backward called twice.")
-        if set(ids) != {id(v) for v in want}:
-            raise Wrong(f"{label}: the graph has {len(want)} nodes but your list holds "
-                        f"{len(set(ids))} of them: every node below the root must be in it.")
+        want_ids = {id(v) for v in want}
+        if set(ids) != want_ids:
+            missing, extra = len(want_ids - set(ids)), len(set(ids) - want_ids)
+            more = f", and {extra} node(s) that are not in this graph at all" if extra else ""
+            raise Wrong(f"{label}: the graph has {len(want)} nodes; your list misses {missing} "
+                        f"of them{more}: every node below the root must be in it.")
         pos = {i: k for k, i in enumerate(ids)}
         if pos[id(root)] != len(ids) - 1:
             if pos[id(root)] == 0:
@@ -264,25 +410,35 @@ class TopologicalOrder(Exercise):
         for _ in range(6000):
             deep = deep * 1.0 + 0.0
         try:
-            order = fn(deep)
-        except RecursionError:
-            raise Wrong("on a graph 12,000 operations deep your function hit RecursionError: it "
-                        "still calls itself once per level. Keep the nodes to visit in a list "
-                        "used as a stack instead.") from None
-        except Exception as exc:
-            raise Wrong(f"on a deep graph your function raised {type(exc).__name__}: {exc}") from None
+            order = _call_without_recursion(fn, deep)
+        except _TooDeep:
+            raise Wrong(_RECURSION.format(n=_MAX_NESTING)) from None
+        except Wrong as exc:
+            if "RecursionError" in str(exc):
+                raise Wrong(_RECURSION.format(n=_MAX_NESTING)) from None
+            raise Wrong(f"on a deep graph (12,000 operations): {exc}") from None
         self._check_order(order, deep, "on a deep graph")
         return "no recursion, so graphs of any depth work."
 
+    def fresh_args(self, rng):
+        return (_random_graph(rng),)
 
+    def fresh_compare(self, out, want):
+        self._check_order(out, want[-1], "on a random graph")
+
+
+# -- Exercise 4 -------------------------------------------------------------------------------
 class PerExampleGrads(Exercise):
     name = "per_example_grads"
     title = "Exercise 4 — per-example gradients with jax.vmap"
     hints = (
-        "`jax.grad(loss)` differentiates the loss of *one* example `(w, x, y)` with respect to w. "
-        "`jax.vmap` maps it over the examples.",
-        "`jax.vmap(jax.grad(loss), in_axes=(None, 0, 0))(w, X, y)`: `None` keeps the same w for "
-        "every example, `0` walks along the first axis of X and y. The result has shape (N, D).",
+        "Write the loss of *one* example as a function of (w, x, y); `jax.grad` of it gives one "
+        "gradient, and `jax.vmap` runs that for every example at once.",
+        "`jax.grad(loss)` differentiates with respect to the first argument, w. Then "
+        "`jax.vmap(..., in_axes=...)` needs one entry per argument: which one is shared by all "
+        "examples, and which ones are walked along their first axis?",
+        "`in_axes=(None, 0, 0)`: None keeps the same w for every example, 0 takes one row of X "
+        "and one entry of y at a time. The result then has one row per example: shape (N, D).",
     )
     solution_code = """
         def per_example_grads(w, X, y):
@@ -296,6 +452,10 @@ class PerExampleGrads(Exercise):
             X, w, y = np.asarray(X), np.asarray(w), np.asarray(y)
             return 2 * (X @ w - y)[:, None] * X
         return per_example_grads
+
+    def fresh_args(self, rng):
+        n, d = int(rng.integers(2, 9)), int(rng.integers(1, 6))
+        return rng.normal(size=d), rng.normal(size=(n, d)), rng.normal(size=n)
 
     def verify(self, fn):
         rng = np.random.default_rng(7)
@@ -315,5 +475,179 @@ class PerExampleGrads(Exercise):
         return "one row per example: exactly what differential privacy and influence functions need."
 
 
-q1, q2, q3, q4 = PairwiseSqDists(), Sigmoid(), TopologicalOrder(), PerExampleGrads()
-ALL = [q1, q2, q3, q4]
+# -- Exercise 5 (build it): softmax cross-entropy as one node of the engine --------------------
+def _ce_expected(zs, target):
+    """Loss and gradients of -log softmax(z)[target], computed with mlcourse.autograd's ops."""
+    from mlcourse.autograd import Value
+
+    logits = [Value(z) for z in zs]
+    m = max(zs)
+    lse = sum(((z - m).exp() for z in logits), Value(0.0)).log() + m
+    loss = lse - logits[target]
+    loss.backward()
+    return loss.data, np.array([v.grad for v in logits])
+
+
+def _softmax(zs):
+    e = np.exp(np.asarray(zs, float) - max(zs))
+    return e / e.sum()
+
+
+class CrossEntropyNode(Exercise):
+    name = "cross_entropy"
+    title = "Exercise 5 — build it: softmax cross-entropy as one node of the engine"
+    hints = (
+        "One node with K children: the forward pass turns the K logits into the number "
+        "L = log(Σ_j exp(z_j)) - z_target (that is -log of the softmax probability of the "
+        "target), and its `_backward` gives every logit its share of the gradient.",
+        "The derivative is the one of Day 04: ∂L/∂z_j = p_j - 1 for j = target and p_j for "
+        "the others, with p = softmax(z). Compute the probabilities in the forward pass (plain "
+        "floats from `v.data`) and keep them for `_backward`; the children are all the logits, "
+        "`tuple(logits)`.",
+        "Stability: exp(1000) overflows. Subtract the largest logit m first: "
+        "log Σ exp(z_j) = m + log Σ exp(z_j - m), and p_j = exp(z_j - m) / Σ_k exp(z_k - m). "
+        "In `_backward`, loop over the logits and use `+=`, times `out.grad` (the chain rule).",
+    )
+    solution_code = """
+        def cross_entropy(logits, target):
+            zs = [v.data for v in logits]
+            m = max(zs)                                   # the stability trick
+            exps = [math.exp(z - m) for z in zs]
+            total = sum(exps)
+            probs = [e / total for e in exps]
+            out = Value(m + math.log(total) - zs[target], tuple(logits), "cross_entropy")
+            def _backward():
+                for j, v in enumerate(logits):
+                    onehot = 1.0 if j == target else 0.0
+                    v.grad += (probs[j] - onehot) * out.grad
+            out._backward = _backward
+            return out
+    """
+
+    def reference(self):
+        from mlcourse.autograd import Value
+
+        def cross_entropy(logits, target):
+            zs = [v.data for v in logits]
+            m = max(zs)
+            exps = [math.exp(z - m) for z in zs]
+            total = sum(exps)
+            probs = [e / total for e in exps]
+            out = Value(m + math.log(total) - zs[target], tuple(logits), "cross_entropy")
+
+            def _backward():
+                for j, v in enumerate(logits):
+                    onehot = 1.0 if j == target else 0.0
+                    v.grad += (probs[j] - onehot) * out.grad
+
+            out._backward = _backward
+            return out
+        return cross_entropy
+
+    def _run(self, fn, zs, target):
+        logits = [self._V(z) for z in zs]
+        out = call(fn, logits, target, what="`cross_entropy`")
+        return logits, out, _value_result(out, "cross_entropy")
+
+    def _grads(self, logits):
+        return np.array([float(v.grad) for v in logits])
+
+    def verify(self, fn):
+        self._V = _value_class(fn)
+        zs, t = [1.2, -0.3, 0.5, 2.0], 2
+        loss, want = _ce_expected(zs, t)
+        p = _softmax(zs)
+        logits, out, data = self._run(fn, zs, t)
+        if not math.isclose(data, loss, rel_tol=1e-9):
+            if math.isclose(data, -loss, rel_tol=1e-9):
+                raise Wrong(f"the loss has the wrong sign ({data:.4g}): it is *minus* the log of "
+                            f"the target's probability, so it is positive ({loss:.4g} here).")
+            if math.isclose(data, p[t], rel_tol=1e-9):
+                raise Wrong(f"{data:.4g} is the probability of the target class; the loss is "
+                            f"-log of it ({loss:.4g} here).")
+            if math.isclose(data, math.log(np.exp(zs).sum()), rel_tol=1e-9):
+                raise Wrong("you computed log Σ exp(z_j) but did not subtract the target's logit "
+                            "z_target: L = log Σ_j exp(z_j) - z_target.")
+            raise Wrong(f"the forward value is wrong: for the logits {zs} and target {t} the "
+                        f"loss is {loss:.6f}, yours is {data:.6g}.")
+        reached = [_reaches(out, v) for v in logits]
+        if not all(reached):
+            raise Wrong(f"only {sum(reached)} of the {len(logits)} logits can be reached from "
+                        "your result: the node's children must be *all* the logits, "
+                        "`tuple(logits)`: every logit changes the loss, so every one gets a gradient.")
+        _backprop(out)
+        g = self._grads(logits)
+        if np.all(g == 0):
+            raise Wrong("after backward() every logit's gradient is still 0: did you set "
+                        "`out._backward = _backward` (without calling it)?")
+        if np.allclose(g, -want, rtol=1e-6, atol=1e-9):
+            raise Wrong("the gradients have the wrong sign: ∂L/∂z_j = p_j - onehot_j "
+                        "(probability minus target), not onehot - p.")
+        if np.allclose(g, p, rtol=1e-6, atol=1e-9):
+            raise Wrong("every logit got p_j, but the target's gradient is p_target - 1: "
+                        "subtract 1 at the target class.")
+        others = [j for j in range(len(zs)) if j != t]
+        if np.allclose(g[others], 0) and not np.allclose(want[others], 0):
+            raise Wrong("only the target's logit got a gradient; the other logits get p_j too "
+                        "(raising any other class's score lowers the target's probability).")
+        check_close(g, want, "the gradients of the logits", rtol=1e-6, atol=1e-9)
+        # chain rule: 3 * cross_entropy(...)
+        logits, out, _ = self._run(fn, zs, t)
+        _backprop(_times(out, 3.0))
+        g = self._grads(logits)
+        if np.allclose(g, want, rtol=1e-6, atol=1e-9):
+            raise Wrong("the chain rule is missing: in 3 * cross_entropy(...) the gradients must "
+                        "be 3 times larger. Multiply by `out.grad` in `_backward`.")
+        check_close(g, 3 * want, "the gradients of 3 * cross_entropy(...)", rtol=1e-6, atol=1e-9)
+        # a logit used elsewhere too: y = z_0 + cross_entropy(z, t)
+        logits, out, _ = self._run(fn, zs, t)
+        _backprop(_plus(logits[0], out))
+        g0 = float(logits[0].grad)
+        if not math.isclose(g0, 1 + want[0], rel_tol=1e-6):
+            if math.isclose(g0, want[0], rel_tol=1e-6) or math.isclose(g0, 1.0, rel_tol=1e-6):
+                raise Wrong(f"for y = z_0 + cross_entropy(z, t) you got z_0.grad = {g0:.4g}, "
+                            f"but it should be 1 + p_0 = {1 + want[0]:.4g}: your gradients are "
+                            "overwritten instead of accumulated. Use `+=`, not `=`.")
+            check_close(g0, 1 + want[0], "z_0.grad in z_0 + cross_entropy(z, t)", rtol=1e-6)
+        # stability: large logits
+        big = [1000.0, 1001.5, 998.0]
+        try:
+            _, out, data = self._run(fn, big, 0)
+        except Wrong as exc:
+            if "Overflow" in str(exc) or "range" in str(exc):
+                raise Wrong("with the logits [1000, 1001.5, 998] your function overflowed: "
+                            "exp(1000) is too large for a float. Subtract the largest logit "
+                            "before exp (log Σ exp(z_j) = m + log Σ exp(z_j - m)).") from None
+            raise
+        loss_big, _ = _ce_expected(big, 0)
+        if not math.isfinite(data):
+            raise Wrong(f"with the logits [1000, 1001.5, 998] the loss is {data}: exp(1000) "
+                        "overflows. Subtract the largest logit before exp (log Σ exp(z_j) = "
+                        "m + log Σ exp(z_j - m)).")
+        check_close(data, loss_big, "the loss for the logits [1000, 1001.5, 998] and target 0",
+                    rtol=1e-9)
+        return ("one node, K children, the gradient p - onehot, stable for large logits. "
+                "PyTorch's `F.cross_entropy` also starts from the logits, with a fused log-softmax.")
+
+    def fresh_args(self, rng):
+        V = getattr(self, "_V", None) or _value_class(None)
+        k = int(rng.integers(2, 9))
+        self._logits = [V(float(z)) for z in rng.normal(scale=3.0, size=k)]
+        return self._logits, int(rng.integers(k))
+
+    def fresh_compare(self, out, want):
+        logits = self._logits
+        _value_result(out, "cross_entropy")
+        check_close(float(out.data), float(want.data), "the loss")
+        for v in logits:
+            v.grad = 0.0
+        _backprop(want)
+        g_want = self._grads(logits)
+        for v in logits:
+            v.grad = 0.0
+        _backprop(out)
+        check_close(self._grads(logits), g_want, "the gradients of the logits")
+
+
+q1, q2, q3, q4, q5 = PairwiseSqDists(), Sigmoid(), TopologicalOrder(), PerExampleGrads(), CrossEntropyNode()
+ALL = [q1, q2, q3, q4, q5]
