@@ -310,3 +310,14 @@ def test_a_crash_on_fresh_inputs_says_the_example_was_right():
 
     res = FiveNumbers().evaluate(fixed_size)
     assert res.status == "incorrect" and "new random inputs" in res.message and "raised" in res.message
+
+
+def test_a_factor_is_only_named_when_the_whole_answer_is_that_multiple():
+    with pytest.raises(Wrong) as info:  # a one-hot row with its 1 in the wrong column
+        check_close([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]], "x")
+    assert "factor" not in str(info.value)
+    with pytest.raises(Wrong) as info:  # label smoothing: a ratio on the 1s, but the 0s moved too
+        check_close([[0.91, 0.045, 0.045]], [[1.0, 0.0, 0.0]], "x")
+    assert "factor" not in str(info.value)
+    with pytest.raises(Wrong, match="factor of 2"):
+        check_close([[2.0, 0.0], [4.0, 6.0]], [[1.0, 0.0], [2.0, 3.0]], "x")

@@ -104,6 +104,60 @@ def test_fixed_ten_classes_and_fresh_inputs():
     ref = day05._ref_confusion
     t0 = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 1, 0, 2])      # the check's example, copied
     p0 = np.array([0, 0, 1, 1, 3, 2, 2, 0, 0, 3, 1, 1, 0, 2])
-    assert "new random inputs" in _msg(day05.q3, lambda t, p, k: ref(t0, p0, 4))
+    assert "use its arguments only" in _msg(day05.q3, lambda t, p, k: ref(t0, p0, 4))  # a second example
     for q in day05.ALL:
         assert q.evaluate(lambda *a: day05.____).status == "not_attempted"
+
+
+def test_review_preprocess_messages():
+    # a right answer as a float32 torch tensor is accepted
+    import torch
+    assert day05.q1.evaluate(lambda im: torch.from_numpy(im).float().flatten(1) / 255).correct
+    m = _msg(day05.q1, lambda im: (im.reshape(len(im), -1) / im.max()).astype(np.float32))
+    assert "dim batch" in m and "images.max()" in m
+    assert "dim batch" in _msg(day05.q1, lambda im: ((im - im.min()) / (im.max() - im.min()))
+                               .reshape(len(im), -1).astype(np.float32))
+    assert "only 0s and 1s" in _msg(day05.q1, lambda im: (im.reshape(len(im), -1) // 255).astype(np.float32))
+    assert "len(images)" in _msg(day05.q1, lambda im: im.reshape(60000, 784).astype(np.float32) / 255)
+    assert "a list" in _msg(day05.q1, lambda im: (im.reshape(len(im), -1).astype(np.float32) / 255).tolist())
+    assert "dtype is None" not in _msg(day05.q1, lambda im: (im.reshape(len(im), -1) / 255).tolist())
+    m = _msg(day05.q1, lambda im: im.reshape(len(im), -1).astype(np.float16) / 255)
+    assert "float16" in m and "half the memory" not in m
+    assert "wrong order" in _msg(day05.q1, lambda im: (im.transpose(0, 2, 1).reshape(len(im), -1) / 255)
+                                 .astype(np.float32))
+
+
+def test_review_one_hot_messages():
+    m = _msg(day05.q2, lambda y, k: np.eye(y.max() + 1)[y])       # was accepted on the fixed example
+    assert "labels.max() + 1" in m and "new random inputs" not in m
+    m = _msg(day05.q2, lambda y, k: np.eye(k)[y][:, ::-1])      # was "off by a constant factor of 0"
+    assert "right column" in m and "factor" not in m
+    m = _msg(day05.q2, lambda y, k: np.eye(k)[y] * 0.9 + 0.1 / k)  # was "off by a constant factor of 0.9083"
+    assert "only 0s and 1s" in m and "factor" not in m
+
+
+def test_review_confusion_messages():
+    ref = day05._ref_confusion
+    m = _msg(day05.q3, lambda t, p, k: ref(t, p, max(t.max(), p.max()) + 1))   # was accepted
+    assert "class 3 never occurs" in m
+    m = _msg(day05.q3, lambda t, p, k: np.bincount(t * k + p).reshape(k, k))   # was accepted
+    assert "minlength" in m
+    m = _msg(day05.q3, lambda t, p, k: ref(t, p, k) / ref(t, p, k).sum(axis=1, keepdims=True))
+    assert "normalise" in m
+
+    def fixed(t, p, k):
+        cm = np.zeros((10, 10), dtype=int)
+        np.add.at(cm, (t, p), 1)
+        return cm
+    assert "num_classes" in _msg(day05.q3, fixed)
+
+
+def test_review_confident_mistakes_messages():
+    def first_k(pr, y, k):
+        return np.flatnonzero(pr.argmax(1) != y)[:k]
+    assert "first k mistakes in the order of the array" in _msg(day05.q4, first_k)
+
+    def skip(pr, y, k):
+        wrong = np.flatnonzero(pr.argmax(1) != y)
+        return wrong[np.argsort(-pr[wrong].max(1))][1:k + 1]
+    assert "skipped the most confident" in _msg(day05.q4, skip)

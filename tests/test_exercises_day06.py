@@ -347,3 +347,79 @@ def cross_entropy(logits, target):
     return ____
 ''', "cross_entropy")
     assert day06.q5.evaluate(starter).status == "not_attempted"
+
+
+def test_review_backward_called_or_crashing_is_explained_not_a_traceback():
+    import math
+    from mlcourse.autograd import Value
+
+    def called(v):
+        s = 1 / (1 + math.exp(-v.data))
+        out = Value(s, (v,), "sigmoid")
+
+        def _backward():
+            v.grad += s * (1 - s) * out.grad
+        out._backward = _backward()          # called: stores None
+        return out
+    res = day06.q2.evaluate(called)
+    assert res.status == "incorrect" and "without parentheses" in res.message
+
+    def crashes(v):
+        s = 1 / (1 + math.exp(-v.data))
+        out = Value(s, (v,), "sigmoid")
+
+        def _backward():
+            v.grad += s * (1 - s) * out.gradient   # a typo: AttributeError in backward()
+        out._backward = _backward
+        return out
+    res = day06.q2.evaluate(crashes)
+    assert res.status == "incorrect" and "AttributeError" in res.message
+
+    def not_a_tuple(v):
+        return Value(1 / (1 + math.exp(-v.data)), v, "sigmoid")
+    assert "with the comma" in day06.q2.evaluate(not_a_tuple).message
+
+
+def test_review_float32_engine_answers_are_right():
+    import math
+    import numpy as np
+    import torch
+    from mlcourse.autograd import Value
+
+    def sigmoid(v):                           # torch computes the forward value in float32
+        s = float(torch.sigmoid(torch.tensor(v.data)))
+        out = Value(s, (v,), "sigmoid")
+
+        def _backward():
+            v.grad += s * (1 - s) * out.grad
+        out._backward = _backward
+        return out
+    for _ in range(3):
+        assert day06.q2.evaluate(sigmoid).correct
+
+    def cross_entropy(logits, target):       # float32 NumPy
+        zs = np.array([v.data for v in logits], dtype=np.float32)
+        e = np.exp(zs - zs.max())
+        p = e / e.sum()
+        out = Value(float(zs.max() + np.log(e.sum()) - zs[target]), tuple(logits))
+
+        def _backward():
+            for j, v in enumerate(logits):
+                v.grad += float(p[j] - (j == target)) * out.grad
+        out._backward = _backward
+        return out
+    for _ in range(3):
+        assert day06.q5.evaluate(cross_entropy).correct
+
+
+def test_review_per_example_grads_messages():
+    import jax
+    import jax.numpy as jnp
+
+    def loss(w, x, y):
+        return (jnp.dot(x, w) - y) ** 2
+    m = day06.q4.evaluate(lambda w, X, y: jax.vmap(jax.grad(loss), in_axes=(0, 0, 0))(w, X, y)).message
+    assert "`None` in in_axes" in m
+    m = day06.q4.evaluate(lambda w, X, y: jax.vmap(jax.grad(loss, argnums=1), in_axes=(None, 0, 0))(w, X, y)).message
+    assert "with respect to x" in m
+    assert "*losses*" in day06.q4.evaluate(lambda w, X, y: (X @ w - y) ** 2).message

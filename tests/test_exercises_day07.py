@@ -250,3 +250,20 @@ def test_training_loop_starter_is_not_attempted():
         return ____
 
     assert day07.q5.evaluate(train_model).status == "not_attempted"
+
+
+def test_review_no_early_stop_off_by_one_is_explained_truly():
+    from mlcourse.exercises import day07 as d7
+
+    def counter(v, p):
+        best, be, bad = float("inf"), -1, 0
+        for e, loss in enumerate(v):
+            if loss < best:
+                best, be, bad = loss, e, 0
+            else:
+                bad += 1
+                if bad == p:
+                    return be, e
+        return be, len(v)                  # should be len(v) - 1
+    res = d7.q3.evaluate(counter)
+    assert res.status == "incorrect" and "never runs out" in res.message

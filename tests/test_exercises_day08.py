@@ -135,3 +135,15 @@ def test_receptive_field_mistakes():
             r += (k - 1) * j
         return r
     assert "before using it" in _msg(day08.q5, jump_first)
+
+
+def test_review_rounding_up_and_bias_per_input_are_named():
+    import math
+
+    from mlcourse.exercises import day08 as d8
+    for fn in (lambda n, k, p, s: math.ceil((n + 2 * p - k) / s) + 1,
+               lambda n, k, p, s: round((n + 2 * p - k) / s) + 1):
+        res = d8.q1.evaluate(fn)
+        assert res.status == "incorrect" and "round down" in res.message
+    res = d8.q4.evaluate(lambda ci, co, k: co * ci * (k * k + 1))
+    assert res.status == "incorrect" and "OUTPUT channel" in res.message

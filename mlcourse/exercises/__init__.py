@@ -308,7 +308,9 @@ def _pattern(a: np.ndarray, e: np.ndarray, what: str, rtol: float, atol: float) 
     nz = np.abs(e) > atol
     if nz.sum() >= 2:  # one number alone cannot tell a scale mistake from any other
         ratio = a[nz] / e[nz]
-        if np.allclose(ratio, ratio.flat[0], rtol=max(rtol, 1e-6)) and not np.isclose(ratio.flat[0], 1.0, rtol=rtol):
+        r = ratio.flat[0]
+        if (r != 0 and np.allclose(ratio, r, rtol=max(rtol, 1e-6)) and not np.isclose(r, 1.0, rtol=rtol)
+                and np.allclose(a, r * e, rtol=rtol, atol=atol)):  # zeros where e is 0, too
             return (f"{what} is off by a constant factor of {ratio.flat[0]:.4g}: "
                     "check for a missing or extra factor (2, 1/n, ...).")
     if a.size >= 2:

@@ -50,7 +50,16 @@ class Preprocess(Exercise):
     def verify(self, fn):
         images = _rng.integers(0, 256, size=(6, 28, 28)).astype(np.uint8)
         images[0, 0, 0] = 255
-        raw = call(fn, images.copy(), what="`preprocess`")
+        try:
+            raw = call(fn, images.copy(), what="`preprocess`")
+        except Wrong as exc:
+            if "cannot reshape" in str(exc):
+                raise Wrong(f"{str(exc).split(' Run it on')[0]} The check passes {len(images)} images: "
+                            "use `len(images)` (or -1) in the reshape, never a fixed number of images.") from None
+            raise
+        if isinstance(raw, (list, tuple)):
+            raise Wrong(f"you returned a {type(raw).__name__}; return a NumPy array "
+                        "(`.tolist()` is not needed: keep the array from reshape and `.astype(np.float32)`).")
         out = as_array(raw, "the preprocessed images")
         want = images.reshape(6, -1) / 255.0
         if out.shape == (6, 28, 28):
@@ -65,11 +74,29 @@ class Preprocess(Exercise):
             raise Wrong(f"the values go up to {out.max():g}: scale them to [0, 1] by dividing by 255.")
         if np.allclose(out, images.reshape(6, -1) / 256.0):
             raise Wrong("you divided by 256; the largest pixel value is 255, so divide by 255 to reach exactly 1.")
+        if set(np.unique(out)) <= {0.0, 1.0} and not set(np.unique(want)) <= {0.0, 1.0}:
+            raise Wrong("your values are only 0s and 1s: the fractions were dropped. Whole-number division "
+                        "(`//`), or converting to an integer type after dividing, rounds them away: convert "
+                        "to float32 first, then divide with `/`.")
+        if np.allclose(out, images.transpose(0, 2, 1).reshape(6, -1) / 255.0, atol=1e-6):
+            raise Wrong("the pixels of each image are in the wrong order (column by column): you transposed "
+                        "the images before flattening. `images.reshape(len(images), -1)` alone keeps them "
+                        "row by row.")
         check_close(out, want, "the preprocessed images", rtol=1e-5, atol=1e-6)
-        dtype = getattr(raw, "dtype", None)
-        if dtype != np.float32:
+        dtype = str(getattr(raw, "dtype", None)).replace("torch.", "")
+        if dtype != "float32":
+            why = ("half the memory of float64 and" if dtype == "float64" else
+                   "enough precision for training (float16 loses digits) and" if dtype == "float16" else "")
             raise Wrong(f"the values are right, but the dtype is {dtype}: use float32 "
-                        "(.astype(np.float32)), half the memory of float64 and what the frameworks expect.")
+                        f"(.astype(np.float32)), {why} what the frameworks expect.".replace(",  what", ", what"))
+        dark = (images // 2).astype(np.uint8)           # a dim batch: its brightest pixel is 127, not 255
+        out = as_array(call(fn, dark.copy(), what="`preprocess`"), "the preprocessed images")
+        if out.shape == (6, 784) and not np.allclose(out, dark.reshape(6, -1) / 255.0, rtol=1e-5, atol=1e-6):
+            raise Wrong("right on a batch whose brightest pixel is 255, but not on a dim batch (brightest "
+                        "pixel 127): its values should stay below 0.5, yours reach "
+                        f"{out.max():.3g}. Divide by 255, the largest *possible* pixel value, not by "
+                        "`images.max()` (nor min-max scale): every batch, training or test, must be scaled "
+                        "the same way.")
         return "(N, 784) float32 in [0, 1]: ready for a Dense layer."
 
     def fresh_args(self, rng):
@@ -120,9 +147,26 @@ class OneHot(Exercise):
         if np.allclose(out, shifted):
             raise Wrong("the 1s are one column to the left: class k goes into column k (counting from 0), "
                         "not k - 1.")
+        if not set(np.unique(out)) <= {0.0, 1.0}:
+            raise Wrong("a one-hot array holds only 0s and 1s; yours has other values "
+                        f"(e.g. {out[~np.isin(out, (0.0, 1.0))].flat[0]:.4g}).")
         if not np.allclose(out.sum(axis=1), 1):
             raise Wrong("every row of a one-hot array has exactly one 1 (and zeros elsewhere); yours do not.")
-        check_close(out, want, "the one-hot array")
+        if not np.allclose(out, want):
+            raise Wrong("each row has a single 1, but not always in the right column: row i must have its 1 "
+                        "in column labels[i] (the column number *is* the class).")
+        few = np.array([0, 2, 1, 2])                     # classes 3 and 4 do not occur in this batch
+        out = as_array(call(fn, few.copy(), 5, what="`to_one_hot`"), "the one-hot array")
+        if out.shape == (4, 3):
+            raise Wrong("with labels [0, 2, 1, 2] and num_classes=5 you made 3 columns: you counted the "
+                        "classes from the labels (e.g. `labels.max() + 1`), but a batch may lack the last "
+                        "classes. Use num_classes.")
+        try:
+            check_close(out, _ref_one_hot(few, 5), "the one-hot array")
+        except Wrong as exc:
+            raise Wrong(f"right on the check's first example, but not on a second one (labels {few.tolist()}, "
+                        f"num_classes=5): {exc} Does your function use its arguments only (not numbers copied "
+                        "from an example, nor variables of the notebook)?") from None
         return "one row per example, a single 1 in the column of its class."
 
     def fresh_args(self, rng):
@@ -157,8 +201,14 @@ class Confusion(Exercise):
         y_pred = np.array([0, 0, 1, 1, 3, 2, 2, 0, 0, 3, 1, 1, 0, 2])
         out = as_array(call(fn, y_true.copy(), y_pred.copy(), 4, what="`confusion`"), "the confusion matrix")
         want = _ref_confusion(y_true, y_pred, 4)
+        if out.ndim == 2 and out.shape[0] == out.shape[1] and out.shape != (4, 4):
+            raise Wrong(f"your matrix is {out.shape}, but num_classes is 4: make it "
+                        "(num_classes, num_classes), not a fixed size.")
         check_shape(out, (4, 4), "the confusion matrix")
         check_finite(out, "the confusion matrix")
+        if not np.allclose(out, np.round(out)):
+            raise Wrong("a confusion matrix holds counts, whole numbers; yours has fractions. Did you "
+                        "normalise it (divide by the row sums)? Return the counts.")
         if np.allclose(out, want.T):
             raise Wrong("your matrix is transposed: rows must be the *true* labels and columns the "
                         "*predicted* ones, so count into cm[true, predicted].")
@@ -171,6 +221,24 @@ class Confusion(Exercise):
             raise Wrong(f"the counts add up to {out.sum():g}, but there are {len(y_true)} examples: "
                         "every example adds exactly 1 to one cell.")
         check_close(out, want, "the confusion matrix")
+        t, p = np.array([0, 1, 2, 1, 0]), np.array([0, 2, 1, 1, 0])    # class 3 never occurs
+        absent = ("with num_classes=4 and a batch where class 3 never occurs, {}: size the matrix with "
+                  "num_classes, not with the largest label seen (with np.bincount, pass "
+                  "minlength=num_classes ** 2).")
+        try:
+            out = as_array(call(fn, t.copy(), p.copy(), 4, what="`confusion`"), "the confusion matrix")
+        except Wrong as exc:
+            if "cannot reshape" in str(exc):
+                raise Wrong(absent.format(f"your function crashed ({str(exc).split(' Run it on')[0].rstrip('.')})")) from None
+            raise
+        if out.shape != (4, 4) and out.size in (9, 16):
+            raise Wrong(absent.format(f"your matrix is {out.shape}, not (4, 4)"))
+        try:
+            check_close(out, _ref_confusion(t, p, 4), "the confusion matrix")
+        except Wrong as exc:
+            raise Wrong(f"right on the check's first example, but not on a second one (y_true={t.tolist()}, "
+                        f"y_pred={p.tolist()}, num_classes=4): {exc} Does your function use its arguments "
+                        "only (not numbers copied from an example, nor variables of the notebook)?") from None
         return "rows are true labels, columns predictions; the diagonal holds the correct answers."
 
     def fresh_args(self, rng):
@@ -276,12 +344,20 @@ def _judge_mistakes(out, probs, y_true, k):
     if np.any(pred[idx] == y_true[idx]):
         raise Wrong("some of your examples are classified correctly: keep only the mistakes "
                     "(pred != y_true) before sorting by confidence.")
+    ranked = wrong[np.argsort(-conf[wrong], kind="stable")]
+    if len(idx) == k and np.array_equal(idx, wrong[:k]) and not set(idx) == set(want):
+        raise Wrong("these are the first k mistakes in the order of the array: sort the mistakes by "
+                    "confidence (probs.max(axis=1)), most confident first, before keeping k.")
+    if len(ranked) > k and np.array_equal(idx, ranked[1:k + 1]):
+        raise Wrong("you skipped the most confident mistake: Python counts from 0, so `[:k]` (or "
+                    "`[0:k]`) keeps the first k, while `[1:k + 1]` starts at the second.")
     least = wrong[np.argsort(conf[wrong], kind="stable")][:k]
     if np.array_equal(idx, least):
         raise Wrong("these are the *least* confident mistakes: sort by confidence in decreasing order "
                     "(np.argsort(-confidence)).")
     if set(idx) == set(want):
-        raise Wrong("the right examples, but in the wrong order: the most confident mistake comes first.")
+        raise Wrong("the right examples, but in the wrong order: the most confident mistake comes first "
+                    "(order them by probs.max(axis=1), decreasing).")
     raise Wrong("not the right examples yet: the confidence of a prediction is its largest "
                 "probability, probs.max(axis=1) (the probability of the *predicted* class).")
 

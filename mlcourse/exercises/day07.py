@@ -299,6 +299,10 @@ class EarlyStopping(Exercise):
             if got_best == int(np.argmin(losses)) and got_best > stop:
                 raise Wrong(f"{where}: epoch {got_best} comes after training has stopped (epoch "
                             f"{stop}): early stopping cannot see the future.")
+            if got_best == best and abs(got_stop - stop) == 1 and stop - best < patience:
+                raise Wrong(f"{where}: off by one -- the patience never runs out here, so training runs "
+                            f"to the last epoch, `len(val_losses) - 1` = {stop} (epochs count from 0); you "
+                            f"said {got_stop}.")
             if got_best == best and abs(got_stop - stop) == 1:
                 raise Wrong(f"{where}: off by one -- training stops at epoch {stop}, the first epoch "
                             f"that is `patience` = {patience} epochs after the best one ({best}); "

@@ -77,6 +77,10 @@ class OutputSize(Exercise):
                 raise Wrong(f"{where}: the padding is added on both sides, so the padded size is n + 2p.")
             if np.isclose(got, (n + 2 * p - k) + 1):
                 raise Wrong(f"{where}: you forgot the stride: the kernel moves s pixels at a time, so divide by s.")
+            if np.isclose(got, want + 1) and (n + 2 * p - k) % s:
+                raise Wrong(f"{where}: (n + 2p - k) / s = {(n + 2 * p - k) / s:g} was rounded *up* (ceil, or "
+                            "round): a last position where the kernel does not fit completely is not used, so "
+                            "round down with `//`.")
             raise Wrong(where + ".")
         if not all(isinstance(call(fn, *c), (int, np.integer)) for c in self._CASES):
             raise Wrong("the values are right, but return an integer (a size), not a float: use `//`.")
@@ -272,7 +276,7 @@ class ConvParams(Exercise):
                 raise Wrong(f"{where}: each kernel spans all {c_in} input channels, so it has c_in * k * k weights.")
             if got == c_out * (c_in * k + 1):
                 raise Wrong(f"{where}: a kernel is k x k, so k * k weights per input channel, not k.")
-            if got == c_out * c_in * k * k + c_in:
+            if got == c_out * c_in * k * k + c_in or got == c_out * c_in * (k * k + 1):
                 raise Wrong(f"{where}: there is one bias per OUTPUT channel (c_out of them), not per input channel.")
             raise Wrong(where + ".")
         return "AlexNet's first layer: 96 * (3 * 11 * 11 + 1) = 34,944 parameters."
