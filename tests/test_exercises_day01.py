@@ -80,3 +80,22 @@ def test_blank_is_not_attempted():
 
     for q in day01.ALL:
         assert q.evaluate(lambda *a: ____).status == "not_attempted"
+
+
+# -- review of the beginners' answers ---------------------------------------------------------
+
+def test_mse_caret_half_var_and_negative_are_named():
+    assert "`^` is not a power" in _msg(day01.q1, lambda y, p: np.mean((p - y) ^ 2))
+    assert "half the MSE" in _msg(day01.q1, lambda y, p: 0.5 * np.mean((p - y) ** 2))
+    assert "np.var" in _msg(day01.q1, lambda y, p: np.var(p - y))
+    assert "never be negative" in _msg(day01.q1, lambda y, p: np.mean(p - y) if np.mean(p - y) < 0 else -1.0)
+
+
+def test_a_grid_with_extra_axes_is_not_accepted():
+    msg = _msg(day01.q2, lambda x, s, b: s[:, None, None] * x + b)
+    assert "expected (5, 20), got (5, 1, 20)" in msg and "extra axes" in msg
+
+
+def test_a_bias_forgotten_in_dw_only_is_caught_on_the_example():
+    msg = _msg(day01.q3, lambda x, y, w, b: (np.mean(2 * (w * x - y) * x), np.mean(2 * (w * x + b - y))))
+    assert "dw is " in msg and "db is correct" in msg and "new random inputs" not in msg

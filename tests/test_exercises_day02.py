@@ -123,3 +123,44 @@ def test_blank_is_not_attempted():
 
     for q in day02.ALL:
         assert q.evaluate(lambda *a: ____).status == "not_attempted"
+
+
+# -- review of the beginners' answers ---------------------------------------------------------
+
+def _msg2(q, answer):
+    res = q.evaluate(answer)
+    assert res.status == "incorrect", res
+    return res.message
+
+
+def _std(train, test, stats=None):
+    stats = train if stats is None else stats
+    mu, sd = stats.mean(0), stats.std(0)
+    return (train - mu) / sd, (test - mu) / sd
+
+
+def test_standardize_swapped_precedence_pooled_and_unscaled_test():
+    assert "in the order `(train_z, test_z)`" in _msg2(day02.q3, lambda tr, te: _std(tr, te)[::-1])
+    assert "brackets" in _msg2(day02.q3, lambda tr, te: (tr - tr.mean(0) / tr.std(0), te - tr.mean(0) / tr.std(0)))
+    both = lambda tr, te: _std(tr, te, np.concatenate([tr, te]))  # noqa: E731
+    assert "train and test together" in _msg2(day02.q3, both)
+    assert "only centred" in _msg2(day02.q3, lambda tr, te: (_std(tr, te)[0], te - tr.mean(0)))
+    assert "unchanged" in _msg2(day02.q3, lambda tr, te: (_std(tr, te)[0], te.copy()))
+    assert "returned 4 values" in _msg2(day02.q3, lambda tr, te: (*_std(tr, te), 0, 0))
+
+
+def _loop(sizes, mode):
+    total = 0
+    for i in range(len(sizes) - 1):
+        layer = sizes[i] * sizes[i + 1] + sizes[i + 1]
+        if mode == "return":
+            return layer
+        total = layer if mode == "assign" else total + layer
+    return total
+
+
+def test_count_params_loop_mistakes_are_named():
+    assert "`return` inside the loop" in _msg2(day02.q4, lambda s: _loop(s, "return"))
+    assert "`total += ...`" in _msg2(day02.q4, lambda s: _loop(s, "assign"))
+    assert "last layer is missing" in _msg2(day02.q4, lambda s: _loop(s[:-1], "add"))
+    assert "last layer is missing" not in _msg2(day02.q4, lambda s: int(np.prod(s)))  # 32 = 12 + 20 by chance

@@ -141,3 +141,49 @@ def test_blank_is_not_attempted():
 
     for q in day03.ALL:
         assert q.evaluate(lambda *a: ____).status == "not_attempted"
+
+
+# -- review of the beginners' answers ---------------------------------------------------------
+
+def _m(q, answer):
+    res = q.evaluate(answer)
+    assert res.status == "incorrect", res
+    return res.message
+
+
+def test_bce_swapped_arguments_log2_and_negative_are_named():
+    bce = lambda y, p: -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))  # noqa: E731
+    assert "order `bce(y, p)`" in _m(day03.q1, lambda p, y: bce(y, p))
+    assert "log base 2" in _m(day03.q1, lambda y, p: bce(y, p) / np.log(2))
+    assert "never negative" in _m(day03.q1, lambda y, p: -np.mean(y * np.log(p) - (1 - y) * np.log(1 - p)))
+
+
+def test_momentum_swapped_and_theta_mistakes_are_named():
+    def step(sign=1.0, lr_again=False, swap=False, beta_used=True):
+        def f(theta, v, g, lr, beta):
+            v = (beta if beta_used else 1.0) * v - lr * g
+            t = theta + sign * (lr * v if lr_again else v)
+            return (v, t) if swap else (t, v)
+        return f
+    assert "swapped" in _m(day03.q3, step(swap=True))
+    assert "*add* it" in _m(day03.q3, step(sign=-1.0))
+    assert "already contains the learning rate" in _m(day03.q3, step(lr_again=True))
+    assert "left out beta" in _m(day03.q3, step(beta_used=False))
+
+
+def test_adam_swapped_averages_fixed_lr_and_missing_sqrt_are_named():
+    ref = day03.q4.reference()
+
+    def variant(kind):
+        def f(theta, m, s, g, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7):
+            new_t, new_m, new_s = ref(theta, m, s, g, t, 0.001 if kind == "lr" else lr, b1, b2, eps)
+            if kind == "swap":
+                return new_t, new_s, new_m
+            if kind == "sqrt":
+                mh, sh = new_m / (1 - b1 ** t), new_s / (1 - b2 ** t)
+                return theta - lr * mh / (sh + eps), new_m, new_s
+            return new_t, new_m, new_s
+        return f
+    assert "new_m and new_s are swapped" in _m(day03.q4, variant("swap"))
+    assert "use the argument `lr`" in _m(day03.q4, variant("lr"))
+    assert "square root" in _m(day03.q4, variant("sqrt"))

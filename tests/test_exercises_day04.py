@@ -144,3 +144,75 @@ def test_blanks_and_fresh_inputs():
     shapes = {tuple(a.shape for a in day04.q3.fresh_args(rng)) for _ in range(20)}
     assert len(shapes) > 10 and all(len({n for s in sh for n in s}) == 3 for sh in shapes)
     assert len({day04.q4.fresh_args(rng)[1].shape for _ in range(20)} & {(2,), (3,), (4,), (5,)}) > 0
+
+
+# -- review of the beginners' answers ---------------------------------------------------------
+
+def _softmax_grad(z, y, shift="row", divisor=None):
+    m = z.max(axis=1, keepdims=True) if shift == "row" else z.max()
+    e = np.exp(z - m)
+    p = e / e.sum(axis=1, keepdims=True)
+    if shift == "columns":
+        p[:, y] -= 1
+    else:
+        p[np.arange(len(y)), y] -= 1
+    return p / (divisor or len(y))
+
+
+def _bad(q, answer):
+    res = q.evaluate(answer)
+    assert res.status == "incorrect", res
+    return res.message
+
+
+def test_softmax_grad_global_max_columns_and_fixed_batch_size_are_caught():
+    with np.errstate(all="ignore"):
+        assert "each row's own" in _bad(day04.q1, lambda z, y: _softmax_grad(z, y, shift="global"))
+    assert "`p[:, y] -= 1`" in _bad(day04.q1, lambda z, y: _softmax_grad(z, y, shift="columns"))
+    assert "divides by 4" in _bad(day04.q1, lambda z, y: _softmax_grad(z, y, divisor=4))
+    assert day04.q1.evaluate(lambda z, y: _softmax_grad(z, y)).correct
+
+
+def test_bce_overflow_message_names_exp_and_clipping_is_explained():
+    with np.errstate(all="ignore"):
+        msg = _bad(day04.q2, lambda z, y: np.mean(np.log1p(np.exp(-z)) + (1 - y) * z))
+    assert "overflows" in msg and "exp(-z)" in msg
+
+    def clipped(z, y):
+        p = np.clip(1 / (1 + np.exp(-np.clip(z, -500, 500))), 1e-12, 1 - 1e-12)
+        return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert "Clipping p" in _bad(day04.q2, clipped)
+
+
+def test_dense_backward_db_with_keepdims_is_named():
+    msg = _bad(day04.q3, lambda x, W, g: (g @ W.T, x.T @ g, g.sum(axis=0, keepdims=True)))
+    assert "keepdims=True" in msg
+
+
+def test_centred_gradient_roundoff_restore_and_precedence_are_explained():
+    def nudge_back(f, x, eps=1e-6):
+        g = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            x[i] += eps
+            fp = f()
+            x[i] -= 2 * eps
+            fm = f()
+            x[i] += eps
+            g[i] = (fp - fm) / (2 * eps)
+        return g
+    res = day04.q4.evaluate(nudge_back)
+    if not res.correct:  # x drifted by rounding: the message must say so, not "put it back"
+        assert "by rounding only" in res.message and "old = x[i]" in res.message
+
+    def precedence(f, x, eps=1e-6):
+        g = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            old = x[i]
+            x[i] = old + eps
+            fp = f()
+            x[i] = old - eps
+            fm = f()
+            x[i] = old
+            g[i] = (fp - fm) / 2 * eps
+        return g
+    assert "/ (2 * eps)" in _bad(day04.q4, precedence)

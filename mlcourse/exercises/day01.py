@@ -25,6 +25,14 @@ def _fixed_count(out: np.ndarray, want, n: int, what: str, arg: str) -> None:
                     "let `np.mean` do it.")
 
 
+def _no_extra_axes(out: np.ndarray, shape: tuple) -> None:
+    """A (K, N) table must have two axes: (K, 1, N) or (1, K, N) is not forgiven (the shape is the point)."""
+    if out.ndim != len(shape) and out.size == int(np.prod(shape)):
+        raise Wrong(f"wrong shape for the table of predictions: expected {tuple(shape)}, got {out.shape}. "
+                    "The values are laid out right but there are extra axes of length 1: make only "
+                    "`slopes` a column, `slopes[:, None]` (shape (K, 1)), and leave `x` as it is (N,).")
+
+
 class MSE(Exercise):
     name = "mse"
     title = "Exercise 1 — mean squared error"
@@ -46,7 +54,14 @@ class MSE(Exercise):
         return lambda y, y_hat: np.mean((y_hat - y) ** 2)
 
     def verify(self, fn):
-        out = as_array(call(fn, _Y.copy(), _Y_HAT.copy(), what="`mse`"), "the value of `mse`")
+        try:
+            raw = call(fn, _Y.copy(), _Y_HAT.copy(), what="`mse`")
+        except Wrong as exc:
+            if "bitwise_xor" in str(exc):
+                raise Wrong("in Python `^` is not a power (it is the bitwise XOR, which NumPy refuses for "
+                            "floats): square with `** 2`, e.g. `(y_hat - y) ** 2`.") from None
+            raise
+        out = as_array(raw, "the value of `mse`")
         out = out.reshape(()) if out.size == 1 else out  # [0.5] is as good as 0.5
         check_shape(out, (), "the value of `mse`")
         check_finite(out, "the value of `mse`")
@@ -60,6 +75,16 @@ class MSE(Exercise):
         if np.isclose(out, np.mean(_Y_HAT - _Y) ** 2):
             raise Wrong("you averaged the differences first and squared the average: square each "
                         "difference *before* averaging.")
+        if np.isclose(out, want / 2):
+            raise Wrong("your value is half the MSE: some books put a 1/2 in front of the squared error "
+                        "(it makes the gradient simpler), but the MSE is the plain mean of the squares.")
+        if np.isclose(out, np.var(_Y_HAT - _Y)):
+            raise Wrong("that is `np.var` of the errors: it subtracts the mean error before squaring. The MSE "
+                        "squares the errors themselves: `np.mean((y_hat - y) ** 2)`.")
+        if out < 0:
+            sa = f"{float(out):.4g}"
+            raise Wrong(f"the value of `mse` is {sa}, but a mean of squares can never be negative: did you "
+                        "forget to square the differences (`** 2`)?")
         check_close(out, want, "the value of `mse`")
         return "the mean of the squared differences."
 
@@ -102,6 +127,7 @@ class PredictionsGrid(Exercise):
         slopes = np.array([-1.0, 0.0, 0.5, 2.0, 3.0])
         out = as_array(call(fn, _X.copy(), slopes.copy(), 0.7, what="`predictions_grid`"),
                        "the table of predictions")
+        _no_extra_axes(out, (len(slopes), len(_X)))
         check_close(out, slopes[:, None] * _X[None, :] + 0.7, "the table of predictions")
         return "one row per slope, one column per point: shape (K, N)."
 
@@ -111,6 +137,7 @@ class PredictionsGrid(Exercise):
                 float(rng.normal(scale=2.0)))
 
     def fresh_compare(self, out, want):
+        _no_extra_axes(as_array(out, "the table of predictions"), np.shape(want))
         check_close(out, want, "the table of predictions")
 
 
@@ -138,12 +165,13 @@ class Gradient(Exercise):
         return g
 
     def verify(self, fn):
-        out = call(fn, _X.copy(), _Y3.copy(), 0.2, 0.4, what="`mse_gradient`")
+        x = _X + 1.0         # not centred: with mean(x) = 0, a b forgotten in dw would not show
+        out = call(fn, x.copy(), _Y3.copy(), 0.2, 0.4, what="`mse_gradient`")
         arr = as_array(out, "the gradient (dw, db)")
         if arr.ndim == 2 and arr.shape[0] == 2 and arr.shape[1] == len(_X):
             raise Wrong(f"each of dw and db must be one number, but you returned one value per "
                         f"point (shape {arr.shape}): average over the points with np.mean.")
-        want = np.array(self.reference()(_X, _Y3, 0.2, 0.4))
+        want = np.array(self.reference()(x, _Y3, 0.2, 0.4))
         if arr.size == 2 and np.allclose(arr.ravel(), want[::-1]):
             raise Wrong("dw and db are swapped: return `dw, db` in that order.")
         check_close(arr, want, "the gradient (dw, db)", names=("dw", "db"))

@@ -24,8 +24,10 @@ def _softmax_rows(Z: np.ndarray) -> np.ndarray:
 def _pair(out, what: str) -> tuple[np.ndarray, np.ndarray]:
     """Unpack an answer that must be a pair of arrays, explaining what went wrong if not."""
     if not isinstance(out, (tuple, list)) or len(out) != 2:
+        got = (f"{len(out)} values" if isinstance(out, (tuple, list))
+               else f"a {type(out).__name__}")
         raise Wrong(f"{what} should return a pair `(train_z, test_z)`, "
-                    f"but it returned a {type(out).__name__}.")
+                    f"but it returned {got}.")
     return as_array(out[0], "train_z"), as_array(out[1], "test_z")
 
 
@@ -165,6 +167,9 @@ class Standardize(Exercise):
 
     def _judge(self, train, test, tr, te):
         """Compare a pair (train_z, test_z) with the reference on ``train`` and ``test``."""
+        if tr.shape == test.shape and te.shape == train.shape and train.shape != test.shape:
+            raise Wrong(f"train_z has the shape of `test` {test.shape} and test_z that of `train` "
+                        f"{train.shape}: return the pair in the order `(train_z, test_z)`.")
         check_shape(tr, train.shape, "train_z")
         check_shape(te, test.shape, "test_z")
         check_finite(tr, "train_z")
@@ -185,6 +190,13 @@ class Standardize(Exercise):
         if np.allclose(tr, (train - mu) / sigma ** 2):
             raise Wrong("you divided by the variance: divide by the standard deviation, its square "
                         "root (`std`, not `var`).")
+        if np.allclose(tr, train - mu / sigma):
+            raise Wrong("`train - mu / sigma` divides only mu by sigma: `/` is done before `-`. Put "
+                        "brackets around the difference, `(train - mu) / sigma`.")
+        both = np.concatenate([train, test])
+        if np.allclose(tr, (train - both.mean(0)) / both.std(0)):
+            raise Wrong("your statistics come from train and test together: the test set must not "
+                        "influence them (that leaks test information). Compute mu and sigma from `train` only.")
         sample = train.std(axis=0, ddof=1)
         if np.allclose(tr, (train - mu) / sample):
             raise Wrong("train_z: " + self._DDOF)
@@ -193,6 +205,16 @@ class Standardize(Exercise):
                 np.allclose(te, (test - test.mean(0)) / test.std(0, ddof=1)):
             raise Wrong("test_z uses the test set's own mean and standard deviation. New data must be "
                         "scaled with the *training* statistics, exactly like the data the model learned from.")
+        if np.allclose(te, test - mu):
+            raise Wrong("test_z is only centred: divide it by the training standard deviation too, "
+                        "`(test - mu) / sigma`.")
+        if np.allclose(te, test):
+            raise Wrong("test_z is the test set unchanged: scale it with the training statistics, "
+                        "`(test - mu) / sigma`. (If you changed `train` in place first, e.g. `train -= mu`, "
+                        "statistics computed afterwards are those of the already scaled array.)")
+        if np.allclose(te, test - mu / sigma):
+            raise Wrong("`test - mu / sigma` divides only mu by sigma: `/` is done before `-`. Put "
+                        "brackets around the difference, `(test - mu) / sigma`.")
         if np.allclose(te, (test - mu) / sample):
             raise Wrong("test_z: " + self._DDOF)
         check_close(te, (test - mu) / sigma, "test_z")
@@ -258,6 +280,20 @@ class CountParams(Exercise):
                 raise Wrong(f"count_params({sizes}) gave {int(got)}: that gives each layer as many biases "
                             "as the layer *before* it has neurons. A bias belongs to each neuron that "
                             "receives the weighted sum: a layer from a to c neurons has c biases.")
+            pairs = [a * c + c for a, c in zip(sizes[:-1], sizes[1:])]
+            if len(pairs) > 1 and np.isclose(got, pairs[0]):
+                raise Wrong(f"count_params({sizes}) gave {int(got)}: the parameters of the first layer only. "
+                            "Is your `return` inside the loop? It must come after the loop, once every "
+                            "layer is added up.")
+            if len(pairs) > 1 and np.isclose(got, pairs[-1]):
+                raise Wrong(f"count_params({sizes}) gave {int(got)}: the parameters of the last layer only. "
+                            "Add each layer to a running total (`total += ...`) instead of replacing it "
+                            "(`total = ...`).")
+            if len(pairs) > 1 and np.isclose(got, sum(pairs[:-1])) and np.isclose(
+                    as_array(call(fn, [3, 5, 2], what="`count_params`")).ravel()[:1].sum(), 20):  # not a coincidence
+                raise Wrong(f"count_params({sizes}) gave {int(got)}: the last layer is missing. For n layer "
+                            "sizes there are n - 1 pairs: loop over `range(len(sizes) - 1)` (or "
+                            "`zip(sizes[:-1], sizes[1:])`).")
             if np.isclose(got, weights + sum(sizes)):
                 raise Wrong(f"count_params({sizes}) gave {int(got)}: the input layer has no biases "
                             "(its neurons are just the input values).")

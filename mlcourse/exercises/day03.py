@@ -48,6 +48,10 @@ class BCE(Exercise):
         with np.errstate(all="ignore"):
             out = as_array(call(fn, _Y.copy(), _P.copy(), what="`bce`"), "the value of `bce`")
         check_shape(out, (), "the value of `bce`")
+        if np.isinf(out).any():
+            raise Wrong("the value of `bce` is infinite: a log of 0. `p` is strictly between 0 and 1, so the "
+                        "log was taken of something else: the labels `y` are 0s and 1s. Take logs of `p` and "
+                        "`1 - p` only, and keep the arguments in the order `bce(y, p)`.")
         check_finite(out, "the value of `bce`")
         want = _bce(_Y, _P)
         if np.isclose(out, -want):
@@ -62,6 +66,12 @@ class BCE(Exercise):
                         "through `(1 - y) * log(1 - p)`.")
         if np.isclose(out, -np.mean(_Y * np.log(1 - _P) + (1 - _Y) * np.log(_P))):
             raise Wrong("p and 1 - p are swapped: p is the probability of class 1, so it goes with y.")
+        if np.isclose(out, want / np.log(2)):
+            raise Wrong("you used log base 2 (`np.log2`); cross-entropy uses the natural log `np.log`.")
+        if out < 0:
+            raise Wrong(f"the value of `bce` is {float(out):.4g}, but cross-entropy is never negative (each "
+                        "term is -log of a probability, ≥ 0): check the signs and the brackets, "
+                        "`-(y * np.log(p) + (1 - y) * np.log(1 - p))`.")
         check_close(out, want, "the value of `bce`")
         return "the mean of -log(probability given to the right answer)."
 
@@ -161,6 +171,8 @@ class MomentumStep(Exercise):
             check_shape(arr, theta.shape, lab)
             check_finite(arr, lab)
         want_v = beta * vel - lr * grad
+        if np.allclose(new_theta, want_v) and np.allclose(new_vel, theta + want_v):
+            raise Wrong("new_theta and new_velocity are swapped: return `(new_theta, new_velocity)` in that order.")
         ours = ("This exercise uses the form of the lesson (and of Keras' `SGD(momentum=...)`): "
                 "`velocity = beta * velocity - lr * grad`, then `theta = theta + velocity`.")
         ema_v = beta * vel + (1 - beta) * grad
@@ -183,6 +195,15 @@ class MomentumStep(Exercise):
                         "against the gradient. The velocity must get `- lr * grad`.")
         if np.allclose(new_theta, theta - lr * grad):
             raise Wrong("that is plain SGD: the old velocity is missing. Keep `beta * velocity` and add `- lr * grad`.")
+        if np.allclose(new_vel, want_v) and np.allclose(new_theta, theta - want_v):
+            raise Wrong("your velocity is right, but theta moves the wrong way: the velocity already "
+                        "contains `- lr * grad`, so *add* it, `theta + velocity`.")
+        if np.allclose(new_vel, want_v) and np.allclose(new_theta, theta + lr * want_v):
+            raise Wrong("your velocity is right, but you multiplied it by lr again when moving theta: the "
+                        "velocity already contains the learning rate, so `theta + velocity`.")
+        if np.allclose(new_vel, vel - lr * grad):
+            raise Wrong("the old velocity must shrink before the push: `beta * velocity - lr * grad` "
+                        "(you left out beta).")
         if np.allclose(new_vel, vel):
             raise Wrong("the velocity did not change: return the *new* velocity, the next step needs it.")
         if np.allclose(new_theta, theta + vel):
@@ -265,8 +286,16 @@ class AdamStep(Exercise):
             raise Wrong("s must average the *squared* gradient: (1 - beta2) * grad ** 2.")
         if np.allclose(new_m, m1 / 0.1) or np.allclose(new_s, s1 / 0.001):
             raise Wrong("return the running averages m and s themselves, not the bias-corrected m_hat and s_hat.")
+        if np.allclose(new_m, want[2]) and np.allclose(new_s, want[1]):
+            raise Wrong("new_m and new_s are swapped: return `(new_theta, new_m, new_s)` in that order.")
         check_close(new_m, want[1], "new_m")
         check_close(new_s, want[2], "new_s")
+        if np.allclose(theta - new_theta, (theta - want[0]) * 0.001 / lr):
+            raise Wrong(f"called with lr = {lr}, your step uses lr = 0.001, the default: use the argument "
+                        "`lr` (the check passes its own learning rate).")
+        if np.allclose(new_theta, theta - lr * (m1 / 0.1) / (s1 / 0.001 + 1e-7)):
+            raise Wrong("you divided by s_hat itself: divide by its square root, `np.sqrt(s_hat) + eps` "
+                        "(s averages *squared* gradients).")
         check_close(new_theta, want[0], "new_theta")
         # a second step, from non-zero averages and at t = 5
         m_, s_ = np.array([0.05, -0.1, 0.2]), np.array([0.01, 0.02, 0.03])

@@ -53,8 +53,9 @@ class SoftmaxCEGrad(Exercise):
     def verify(self, fn):
         z = _rng.normal(size=(4, 3)) * 2
         y = np.array([0, 2, 1, 2])
-        big = np.array([[1000.0, 999.0, 998.0], [-1000.0, 0.0, 1000.0]])
-        yb = np.array([1, 2])
+        # the last row is far from the others: only a shift by each row's *own* maximum keeps it finite
+        big = np.array([[1000.0, 999.0, 998.0], [-1000.0, 0.0, 1000.0], [-1000.0, -999.0, -998.0]])
+        yb = np.array([1, 2, 0])
         with np.errstate(all="ignore"):
             out = as_array(call(fn, z.copy(), y.copy(), what="`softmax_ce_grad`"), "the gradient")
             check_shape(out, z.shape, "the gradient for a (4, 3) batch")
@@ -64,6 +65,11 @@ class SoftmaxCEGrad(Exercise):
                 if np.allclose(out, _ref_softmax(z) / len(y)) or np.allclose(out, _ref_softmax(z)):
                     raise Wrong("you returned the probabilities only. The gradient is softmax minus the "
                                 "one-hot label: subtract 1 at each row's label, `p[np.arange(N), y] -= 1`.")
+                cols = _ref_softmax(z)
+                cols[:, y] -= 1
+                if np.allclose(out, cols / len(y)) or np.allclose(out, cols):
+                    raise Wrong("`p[:, y] -= 1` subtracts 1 in the label columns of *every* row. Pair each "
+                                "row with its own label: `p[np.arange(N), y] -= 1`.")
                 raise Wrong("each row of the gradient must sum to 0 (the probabilities sum to 1, the "
                             "one-hot label too): subtract exactly 1 at each row's label.")
             if np.allclose(out, expected * len(y)):
@@ -71,11 +77,21 @@ class SoftmaxCEGrad(Exercise):
                             "every gradient is divided by N.")
             check_close(out, expected, "the gradient for ordinary logits")
             out_big = as_array(call(fn, big.copy(), yb.copy(), what="`softmax_ce_grad`"), "the gradient")
-        check_shape(out_big, big.shape, "the gradient for a (2, 3) batch")
-        if not np.isfinite(out_big).all():
+        check_shape(out_big, big.shape, "the gradient for a (3, 3) batch")
+        bad = ~np.isfinite(out_big).all(axis=1)
+        if bad[:2].any():
             raise Wrong("right for ordinary logits, but NaN or inf for the row [1000, 999, 998]: exp(1000) "
                         "overflows. Subtract each row's maximum before exponentiating.")
-        check_close(out_big, _ref_ce_grad(big, yb), "the gradient for large logits")
+        if bad[2]:
+            raise Wrong("right for ordinary logits, but NaN for the row [-1000, -999, -998] of a batch that "
+                        "also holds the row [1000, 999, 998]: you subtracted the maximum of the whole "
+                        "array, so every exp of that row underflows to 0 (0/0). Subtract *each row's own* "
+                        "maximum, `z.max(axis=1, keepdims=True)`.")
+        want_big = _ref_ce_grad(big, yb)
+        if not np.allclose(out_big, want_big) and np.allclose(out_big * len(y), want_big * len(yb)):
+            raise Wrong(f"for a batch of {len(yb)} rows your gradient divides by {len(y)}, the number of rows "
+                        "of the first example: divide by the batch size you are given, `len(y)`.")
+        check_close(out_big, want_big, "the gradient for large logits")
         return "softmax minus one-hot, divided by N — and stable for logits of ±1000."
 
     def fresh_args(self, rng):
@@ -126,10 +142,18 @@ class BCEFromLogits(Exercise):
             yb = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
             big = as_array(call(fn, zb, yb, what="`bce_loss`"), "the loss")
         if not np.isfinite(big).all():
-            raise Wrong("right for ordinary logits, but not finite for logits of ±1000: sigmoid(1000) "
-                        "rounds to exactly 1.0, so log(1 - p) = log(0) = -inf. Compute the loss from z "
-                        "directly: max(z, 0) - z*y + log1p(exp(-|z|)).")
-        check_close(big, _ref_bce(zb, yb), "the loss for logits of ±1000")
+            raise Wrong("right for ordinary logits, but not finite for logits of ±1000. Either an `np.exp` "
+                        "of +1000 overflows to inf (e.g. `exp(-z)` for z = -1000), or sigmoid(1000) rounds "
+                        "to exactly 1.0, so log(1 - p) = log(0) = -inf. Compute the loss from z "
+                        "directly, with an exp that never sees a positive number: "
+                        "max(z, 0) - z*y + log1p(exp(-|z|)).")
+        want_big = _ref_bce(zb, yb)
+        if np.size(big) == 1 and np.isfinite(big).all() and float(np.ravel(big)[0]) < 0.5 * want_big:
+            raise Wrong(f"right for ordinary logits, but for logits of ±1000 your loss is {float(np.ravel(big)[0]):.4g} "
+                        f"instead of {want_big:.4g}. Clipping p (or adding a small eps inside the log) caps "
+                        "the loss of a confidently wrong example at -log(eps) (about 28 for eps = 1e-12), but its true loss is |z| = 1000. "
+                        "Compute the loss from z directly: max(z, 0) - z*y + log1p(exp(-|z|)).")
+        check_close(big, want_big, "the loss for logits of ±1000")
         return "finite and exact even for logits of ±1000."
 
     def fresh_args(self, rng):
@@ -192,6 +216,9 @@ class DenseBackward(Exercise):
         if db.shape == (5,) and np.allclose(db, g.sum(axis=1)):
             raise Wrong("db is summed over the wrong axis (axis=1, the outputs); sum over the examples: "
                         "grad_out.sum(axis=0), shape (3,).")
+        if db.shape == (1, 3) and np.allclose(db.ravel(), want_db):
+            raise Wrong("db has shape (1, 3), but b has shape (3,): sum without `keepdims=True`, "
+                        "`grad_out.sum(axis=0)`, so that `b - lr * db` keeps the shape of b.")
         check_shape(db, (3,), "db (it must have the shape of b)")
         if np.allclose(db, g.mean(axis=0)):
             raise Wrong("db is the *mean* of grad_out over the batch; it must be the *sum* "
@@ -288,6 +315,12 @@ class CentredGradient(Exercise):
         f = _Probe(x, c)
         exact = c * np.cos(original) + original ** 2
         out = as_array(call(fn, f, x, what="`centred_gradient`", copy=False), "the gradient")
+        if not np.array_equal(x, original) and np.allclose(x, original, rtol=1e-12, atol=1e-14):
+            raise Wrong(f"your function left x changed by rounding only (largest change "
+                        f"{np.max(np.abs(x - original)):.1g}): in floating point, `x[i] += eps`, then "
+                        "`x[i] -= 2 * eps`, then `x[i] += eps` does not always land exactly on the start. "
+                        "Save the value first (`old = x[i]`) and put it back with `x[i] = old`: x must be "
+                        "left exactly as it was.")
         if not np.array_equal(x, original):
             raise Wrong("your function left x changed: after nudging an entry, put the original value "
                         "back (x[i] = old), or every later entry is measured at the wrong point.")
@@ -310,6 +343,9 @@ class CentredGradient(Exercise):
         if np.allclose(out, 2 * exact, rtol=1e-5):
             raise Wrong("every value is twice the gradient: the two points x + eps and x - eps are "
                         "2*eps apart, so divide by 2 * eps.")
+        if np.allclose(out, exact * 1e-12, rtol=1e-3):
+            raise Wrong("every value is eps² = 1e-12 times the gradient: `(f_plus - f_minus) / 2 * eps` "
+                        "divides by 2 and then *multiplies* by eps. Put brackets: `/ (2 * eps)`.")
         if err < 1e-3:
             one_sided = np.allclose(out, _forward_difference(f, x), rtol=1e-4, atol=1e-8)
             raise Wrong(f"close, but the relative error is {err:.1e} instead of about 1e-10"
