@@ -321,3 +321,14 @@ def test_a_factor_is_only_named_when_the_whole_answer_is_that_multiple():
     assert "factor" not in str(info.value)
     with pytest.raises(Wrong, match="factor of 2"):
         check_close([[2.0, 0.0], [4.0, 6.0]], [[1.0, 0.0], [2.0, 3.0]], "x")
+
+
+@pytest.mark.parametrize("answer,advice", [
+    (lambda x: x ^ 2, "`^` is not a power"),
+    (lambda x: x @ np.ones((4, 2)), "last size of A must equal the first size of B"),
+    (lambda x: np.array([__import__("math").exp(x)]), "`math.exp`, `math.log` and `math.sqrt` take one number"),
+    (lambda x: {"squares": x ** 2}, "is a dict"),
+])
+def test_common_python_slips_get_their_own_advice(answer, advice):
+    res = _Square().evaluate(answer)
+    assert res.status == "incorrect" and advice in res.message, res.message

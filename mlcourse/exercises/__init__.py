@@ -195,6 +195,14 @@ def call(fn: Any, *args: Any, what: str = "your function", copy: bool = True) ->
         if "broadcast" in msg:
             advice = (" Read the two shapes in the message from the right: the last axes must be"
                       " equal or 1. Turning a vector into a column with `v[:, None]` often fixes it.")
+        elif "bitwise_xor" in msg or "unsupported operand type(s) for ^" in msg:
+            advice = " In Python `^` is not a power (it is bitwise XOR): write `x ** 2` for a square."
+        elif "matmul" in msg and "mismatch in its core dimension" in msg:
+            advice = (" For `A @ B` the last size of A must equal the first size of B (e.g. (N, 3) @ (3, K));"
+                      " print both shapes: one of them is probably transposed (`.T`).")
+        elif "arrays can be converted to Python scalars" in msg or "0-dimensional arrays" in msg:
+            advice = (" `math.exp`, `math.log` and `math.sqrt` take one number only: use `np.exp`, `np.log`"
+                      " and `np.sqrt`, which work on whole arrays.")
         raise Wrong(f"{what} raised {type(exc).__name__}: {msg}.{advice}") from None
     if copy:
         for original, given in zip(args, passed):
@@ -214,6 +222,9 @@ def as_array(value: Any, what: str = "your answer") -> np.ndarray:
         raise NotAttempted("fill in the blank ____ and run the cell again.")
     if value is None:
         raise Wrong(f"{what} is None. Did you forget a `return` (or to assign the variable)?")
+    if isinstance(value, dict):
+        raise Wrong(f"{what} is a dict (with keys {', '.join(map(repr, list(value)[:4]))}); return the values "
+                    "themselves, e.g. `return a, b`, in the order the exercise asks for.")
     if isinstance(value, (str, bytes)):
         raise Wrong(f"{what} should be a number or an array of numbers, but it is text: {value!r:.60}. "
                     "Remove the quotes.")
