@@ -168,3 +168,77 @@ def test_residual_block_right_answers_pass():
 ])
 def test_residual_block_mistakes(bad, expected):
     assert expected in _msg(day09.q5, _block(bad))
+
+
+# --- review of the messages (beginners' answers) -------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_iou_and_dice_refuse_an_empty_test_on_one_mask_only():
+    iou = lambda p, t: 1.0 if p.sum() == 0 else (p & t).sum() / (p | t).sum()  # noqa: E731
+    assert "must be 0.0" in _msg(day09.q1, iou)
+    dice = lambda p, t: 1.0 if p.sum() == 0 else 2 * (p & t).sum() / (p.sum() + t.sum())  # noqa: E731
+    assert "must be 0.0" in _msg(day09.q2, dice)
+    smooth = lambda p, t: (2 * (p & t).sum() + 1e-6) / (p.sum() + t.sum() + 1e-6)  # noqa: E731
+    assert day09.q2.evaluate(smooth).status == "correct"
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_iou_and_dice_name_the_usual_slips():
+    u = lambda p, t: (p | t).sum()  # noqa: E731
+    assert "returned two numbers (" in _msg(day09.q1, lambda p, t: ((p & t).sum(), u(p, t)))
+    assert "`//`" in _msg(day09.q1, lambda p, t: 1 if u(p, t) == 0 else (p & t).sum() // u(p, t))
+    assert "between 0 and 1" in _msg(day09.q1, lambda p, t: 100.0 if u(p, t) == 0 else 100 * (p & t).sum() / u(p, t))
+    assert "Jaccard distance" in _msg(day09.q1, lambda p, t: 0.0 if u(p, t) == 0 else 1 - (p & t).sum() / u(p, t))
+    assert "`pred + true` is the union" in _msg(day09.q2, lambda p, t: 1.0 if u(p, t) == 0 else 2 * (p & t).sum() / (p + t).sum())
+    assert "smoothing" in _msg(day09.q2, lambda p, t: (2 * (p & t).sum() + 1) / (p.sum() + t.sum() + 1))
+
+
+def test_shortcut_must_be_the_identity_and_no_relu():
+    nn = pytest.importorskip("torch.nn")
+    proj = lambda ci, co, s: nn.Sequential(nn.Conv2d(ci, co, 1, stride=s, bias=False), nn.BatchNorm2d(co))  # noqa: E731
+    for module in (nn.ReLU, nn.Dropout):
+        assert "pass x through unchanged" in _msg(day09.q3, lambda ci, co, s, m=module: m() if ci == co and s == 1 else proj(ci, co, s))
+    assert "end with a ReLU" in _msg(day09.q3, lambda ci, co, s: nn.Identity() if ci == co and s == 1 else nn.Sequential(proj(ci, co, s), nn.ReLU()))
+    pool = lambda ci, co, s: nn.Identity() if ci == co and s == 1 else (nn.MaxPool2d(s) if ci == co else proj(ci, co, s))  # noqa: E731
+    assert "ceil_mode=True" in _msg(day09.q3, pool)
+    assert day09.q3.evaluate(lambda ci, co, s: nn.Identity() if ci == co and s == 1 else (nn.MaxPool2d(s, ceil_mode=True) if ci == co else proj(ci, co, s))).status == "correct"
+    assert "returned None" in _msg(day09.q3, lambda ci, co, s: None if ci == co and s == 1 else proj(ci, co, s))
+    assert "returned the class Identity" in _msg(day09.q3, lambda ci, co, s: nn.Identity)
+    assert "nn.Linear acts on the last axis" in _msg(day09.q3, lambda ci, co, s: nn.Identity() if ci == co and s == 1 else nn.Linear(ci, co))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_mean_iou_names_more_mistakes():
+    ref = day09.q4.reference()
+    iou = lambda p, t, c: ((p == c) & (t == c)).sum() / ((p == c) | (t == c)).sum()  # noqa: E731
+    assert "np.nanmean" in _msg(day09.q4, lambda p, t, cs: np.mean([iou(p, t, c) for c in cs]))
+    assert "argument `classes`" in _msg(day09.q4, lambda p, t, cs: ref(p, t, np.unique(t)))
+    assert "predicted but never true" in _msg(day09.q4, lambda p, t, cs: np.mean([iou(p, t, c) for c in cs if (t == c).any()]))
+    pooled = lambda p, t, cs: sum(((p == c) & (t == c)).sum() for c in cs) / sum(((p == c) | (t == c)).sum() for c in cs)  # noqa: E731
+    assert "weights each class by its size" in _msg(day09.q4, pooled)
+    assert "mean Dice" in _msg(day09.q4, lambda p, t, cs: np.mean([day09._dice(p == c, t == c) for c in cs if ((p == c) | (t == c)).any()]))
+
+
+def test_residual_block_messages_after_review():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+
+    def block(order="ok", eps=1e-5, pad_shortcut=0):
+        def rb(x, p, stride):
+            def bn(z, pre):
+                a = [p[pre + s] for s in (".running_mean", ".running_var", ".weight", ".bias")]
+                if order == "swapped":
+                    a = [a[2], a[3], a[0], a[1]]
+                return F.batch_norm(z, *a, training=False, eps=eps)
+            h = F.relu(bn(F.conv2d(x, p["conv1.weight"], stride=stride, padding=1), "bn1"))
+            h = bn(F.conv2d(h, p["conv2.weight"], padding=1), "bn2")
+            s = x
+            if "shortcut.0.weight" in p:
+                s = bn(F.conv2d(x, p["shortcut.0.weight"], stride=stride, padding=pad_shortcut), "shortcut.1")
+            return F.relu(h + s)
+        return rb
+    assert day09.q5.evaluate(block()).status == "correct"
+    msg = _msg(day09.q5, block(pad_shortcut=1))   # was called a per-channel vector on the width
+    assert "LAST axis" not in msg and "no padding" in msg
+    assert "order of F.batch_norm's arguments" in _msg(day09.q5, block(order="swapped"))
+    assert "not 1e-3" in _msg(day09.q5, block(eps=1e-3))

@@ -159,3 +159,68 @@ def test_answers_that_ignore_their_inputs_fail():
     ref4 = day10._gru
     assert "new random inputs" in _msg(day10.q4, lambda x, h, p: ref4(x[:3], h[:3], p))
     assert "new random inputs" in _msg(day10.q5, lambda gs, m: day10._clip(gs, 1.0))
+
+
+# --- review of the messages (beginners' answers) -------------------------------------------------
+
+def test_masks_name_extra_axes_fixed_sizes_and_greater_than():
+    assert "extra (or misplaced) axis" in _msg(day10.q1, lambda T: torch.tril(torch.ones(1, T, T, dtype=torch.bool)))
+    assert "from the argument T" in _msg(day10.q1, lambda T: torch.tril(torch.ones(5, 5, dtype=torch.bool)))
+    msg = _msg(day10.q2, lambda t, pad_id=0: (t > pad_id)[:, None, :])
+    assert "`tokens > pad_id`" in msg and "fixed 0" not in msg
+    assert "new axis is in front" in _msg(day10.q2, lambda t, pad_id=0: (t != pad_id)[None])
+
+
+def _mha_answer(cast=None, mask="where", kq=False, dotT=False):
+    def f(x, Wq, Wk, Wv, Wo, n_heads, causal=False):
+        if cast:
+            x, Wq, Wk, Wv, Wo = (a.astype(cast) for a in (x, Wq, Wk, Wv, Wo))
+        N, T, D = x.shape
+        dh = D // n_heads
+        sp = lambda m: m.reshape(N, T, n_heads, dh).transpose(0, 2, 1, 3)  # noqa: E731
+        q, k, v = sp(x @ Wq), sp(x @ Wk), sp(x @ Wv)
+        if kq:
+            q, k = k, q
+        s = (q @ k.T if dotT else q @ k.transpose(0, 1, 3, 2)) / np.sqrt(dh)
+        if causal:
+            keep = np.tril(np.ones((T, T), bool))
+            s = s * keep if mask == "zero" else np.where(keep, s, -np.inf)
+        s = s - s.max(-1, keepdims=True)
+        w = np.exp(s) / np.exp(s).sum(-1, keepdims=True)
+        return (w @ v).transpose(0, 2, 1, 3).reshape(N, T, D) @ Wo
+    return f
+
+
+def test_multi_head_attention_after_review():
+    # float32 steps with a float64 result (np.sqrt gives a float64 scalar) were called wrong by 1e-7
+    assert day10.q3.evaluate(_mha_answer(cast=np.float32)).status == "correct"
+    assert "exp(0) = 1" in _msg(day10.q3, _mha_answer(mask="zero"))
+    assert "k @ q^T" in _msg(day10.q3, _mha_answer(kq=True))
+    assert "`.T` reverses *all* the axes" in _msg(day10.q3, _mha_answer(dotT=True))
+
+
+def test_gru_and_clipping_name_more_mistakes():
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+
+    def gru(gz=sig, gn=np.tanh, bias=True, mix="z"):
+        def f(x, h, p):
+            b = (lambda k: p[k]) if bias else (lambda k: 0)
+            z = gz(x @ p["Wz"] + h @ p["Uz"] + b("bz"))
+            r = sig(x @ p["Wr"] + h @ p["Ur"] + b("br"))
+            n = gn(x @ p["Wn"] + (r * h) @ p["Un"] + b("bn"))
+            g = z if mix == "z" else r
+            return (1 - g) * n + g * h
+        return f
+    assert day10.q4.evaluate(gru()).status == "correct"
+    assert "biases" in _msg(day10.q4, gru(bias=False))
+    assert "update gate z uses the sigmoid" in _msg(day10.q4, gru(gz=np.tanh))
+    assert "candidate n uses tanh" in _msg(day10.q4, gru(gn=sig))
+    assert "reset gate r" in _msg(day10.q4, gru(mix="r"))
+
+    def clip(norm):
+        return lambda grads, m: [g * min(1.0, m / norm(grads)) for g in grads]
+    assert "added the norms" in _msg(day10.q5, clip(lambda gs: sum(np.linalg.norm(g) for g in gs)))
+    assert "square root is missing" in _msg(day10.q5, clip(lambda gs: sum((g ** 2).sum() for g in gs)))
+    msg = _msg(day10.q5, clip(lambda gs: np.linalg.norm(gs[0])))
+    assert "first array only" in msg and "factor of 1:" not in msg
+    assert "came back unchanged" in _msg(day10.q5, lambda gs, m: [g * min(1.0, np.sqrt(sum((h ** 2).sum() for h in gs)) / m) for g in gs])

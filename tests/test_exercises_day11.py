@@ -146,3 +146,36 @@ def test_guided_step_mistakes():
     assert "expected (3, 1, 4, 4)" in _msg(q, lambda x, *a: make("right")(x, *a)[0])
     # right on the example only: the fresh random inputs catch it
     assert "new random inputs" in _msg(q, lambda x, t, ec, eu, w, b, z: make("right")(x, t, ec, eu, 2.0, b, z))
+
+
+# --- review of the messages (beginners' answers) -------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_reparameterize_names_more_mistakes():
+    import math
+
+    assert "np.exp, which works elementwise" in _msg(day11.q1, lambda m, l, e: m + math.exp(0.5 * l) * e)
+    assert "do not draw new noise" in _msg(day11.q1, lambda m, l, e: m + np.exp(0.5 * l) * np.random.randn(*m.shape))
+    assert "can be negative" in _msg(day11.q1, lambda m, l, e: m + np.sqrt(l) * e)
+    assert "subtracted" in _msg(day11.q1, lambda m, l, e: m - np.exp(0.5 * l) * e)
+    assert "mu is missing" in _msg(day11.q1, lambda m, l, e: np.exp(0.5 * l) * e)
+    assert "divided by sigma" in _msg(day11.q1, lambda m, l, e: m + np.exp(-0.5 * l) * e)
+
+
+def test_kl_gram_alpha_bar_and_step_name_more_mistakes():
+    kl = lambda m, l: m ** 2 + np.exp(l) - 1 - l  # noqa: E731
+    assert "averaged over the latent" in _msg(day11.q2, lambda m, l: 0.5 * kl(m, l).mean(axis=1))
+    assert "extra axis of length 1" in _msg(day11.q2, lambda m, l: 0.5 * kl(m, l).sum(axis=1, keepdims=True))
+    assert "mu² term is missing" in _msg(day11.q2, lambda m, l: 0.5 * np.sum(np.exp(l) - 1 - l, axis=1))
+    assert "you used sigma" in _msg(day11.q2, lambda m, l: 0.5 * np.sum(m ** 2 + np.exp(0.5 * l) - 1 - l, axis=1))
+    assert "1 - alpha-bar" in _msg(day11.q3, lambda b: 1 - np.cumprod(1 - b))
+    assert "without the root" in _msg(day11.q3, lambda b: np.sqrt(np.cumprod(1 - b)))
+    mixed = lambda f: (lambda g: g @ g.T / g.shape[1])(f.reshape(-1, f.shape[0]).T)  # noqa: E731
+    assert "reshape to (C, H*W) directly" in _msg(day11.q4, mixed)
+    assert "the diagonal" in _msg(day11.q4, lambda f: (f.reshape(f.shape[0], -1) ** 2).mean(1))
+
+    def brackets(x, t, c, u, w, betas, z):
+        a, ab = 1 - betas, np.cumprod(1 - betas)
+        mean = x / np.sqrt(a[t]) - betas[t] / np.sqrt(1 - ab[t]) * ((1 + w) * c - w * u)
+        return mean if t == 0 else mean + np.sqrt(betas[t]) * z
+    assert "mind the brackets" in _msg(day11.q5, brackets)

@@ -175,3 +175,85 @@ def test_kv_cache_step_blanks_are_not_attempted():
 
     assert day12.q5.evaluate(starter).status == "not_attempted"
     assert day12.q5.evaluate(half_done).status == "not_attempted"
+
+
+# --- review of the messages (beginners' answers) -------------------------------------------------
+
+def _tri(T):
+    return torch.tril(torch.ones(T, T, dtype=torch.bool))
+
+
+def test_causal_weights_name_more_mistakes():
+    assert "wrong way round" in _msg(day12.q1, lambda s: s.masked_fill(_tri(s.shape[-1]), float("-inf")).softmax(-1))
+    assert "set to 0, not to -inf" in _msg(day12.q1, lambda s: (s * _tri(s.shape[-1])).softmax(-1))
+    assert "returned the masked scores" in _msg(day12.q1, lambda s: s.masked_fill(~_tri(s.shape[-1]), float("-inf")))
+    assert "divided by sqrt(T)" in _msg(day12.q1, lambda s: (s / math.sqrt(s.shape[-1])).masked_fill(~_tri(s.shape[-1]), float("-inf")).softmax(-1))
+
+
+def _merge_answer(ids, new_id, pair=None):
+    pair = pair or Counter(zip(ids, ids[1:])).most_common(1)[0][0]
+    out, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return pair, out
+
+
+def test_bpe_merge_after_review():
+    def with_count(ids, new_id):
+        return Counter(zip(ids, ids[1:])).most_common(1)[0], _merge_answer(ids, new_id)[1]
+    assert "most_common(1)[0][0]" in _msg(day12.q2, with_count)
+
+    def by_text(ids, new_id):
+        pair = Counter(zip(ids, ids[1:])).most_common(1)[0][0]
+        text = " ".join(map(str, ids)).replace(f"{pair[0]} {pair[1]}", str(new_id))
+        return pair, [int(t) for t in text.split()]
+    assert "11 is one token" in _msg(day12.q2, by_text)
+
+    def in_place(ids, new_id):
+        pair, out = _merge_answer(ids, new_id)
+        ids[:] = out
+        return pair, ids
+    res = day12.q2.evaluate(in_place)
+    assert res.status == "correct" and "changed the list `ids`" in res.message
+
+
+def test_rope_pair_accepts_an_array_and_names_more_mistakes():
+    import numpy as np
+
+    def rot(x1, x2, pos, theta):
+        a = pos * theta
+        return np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) @ np.array([x1, x2])
+    assert day12.q3.evaluate(rot).status == "correct"          # was refused on the fresh inputs
+    assert day12.q3.evaluate(lambda *a: torch.tensor(rot(*a))).status == "correct"
+    assert "(z.real, z.imag)" in _msg(day12.q3, lambda x1, x2, p, t: complex(x1, x2) * complex(math.cos(p * t), math.sin(p * t)))
+    assert "y1 and y2 are swapped" in _msg(day12.q3, lambda *a: tuple(rot(*a))[::-1])
+    assert "radians" in _msg(day12.q3, lambda x1, x2, p, t: rot(x1, x2, p, math.radians(t)))
+    assert "pos + theta" in _msg(day12.q3, lambda x1, x2, p, t: rot(x1, x2, 1, p + t))
+
+
+def test_rms_norm_checks_eps_on_small_rows():
+    ms = lambda x: (x ** 2).mean(-1, keepdim=True)  # noqa: E731
+    assert "*inside* the square root" in _msg(day12.q4, lambda x, w, eps=1e-5: x / (torch.sqrt(ms(x)) + eps) * w)
+    assert "eps is missing" in _msg(day12.q4, lambda x, w, eps=1e-5: x / torch.sqrt(ms(x)) * w)
+    assert "use the argument `eps`" in _msg(day12.q4, lambda x, w, eps=1e-5: x / torch.sqrt(ms(x) + 1e-5) * w)
+    assert "standard deviation" in _msg(day12.q4, lambda x, w, eps=1e-5: x / torch.sqrt(x.var(-1, keepdim=True) + eps) * w)
+    assert "you added it" in _msg(day12.q4, lambda x, w, eps=1e-5: x / torch.sqrt(ms(x) + eps) + w)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # K.T on a 4-D tensor is deprecated: the mistake itself
+def test_kv_step_names_more_mistakes():
+    def step(scale=None, dotT=False, stack=False):
+        def f(K, V, q, k, v):
+            K = torch.stack([K, k], 2) if stack else torch.cat([K, k], 2)
+            V = torch.cat([V, v], 2)
+            s = q @ (K.T if dotT else K.transpose(-2, -1))
+            return (s / math.sqrt(scale(K) if scale else q.shape[-1])).softmax(-1) @ V, K, V
+        return f
+    assert "√(T + 1)" in _msg(day12.q5, step(scale=lambda K: K.shape[2]))
+    assert "`K.transpose(-2, -1)`" in _msg(day12.q5, step(dotT=True))
+    assert "`torch.stack`" in _msg(day12.q5, step(stack=True))

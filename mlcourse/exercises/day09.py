@@ -26,6 +26,29 @@ def _dice(pred, true):
     return 1.0 if total == 0 else 2 * (pred & true).sum() / total
 
 
+def _one_empty(fn, name, what):
+    """An empty prediction of a non-empty mask (and the reverse) must score 0, not 1."""
+    full = np.zeros((4, 4), bool)
+    full[1:3, 1:3] = True
+    for pred, true, who in ((np.zeros((4, 4), bool), full, "`pred` is empty and `true` is not"),
+                            (full, np.zeros((4, 4), bool), "`true` is empty and `pred` is not")):
+        got = as_array(call(fn, pred.copy(), true.copy(), what=f"`{name}`"), what)
+        if got.shape != () or not np.isfinite(got) or not np.isclose(got, 0.0, atol=1e-4):
+            raise Wrong(f"when {who}, the masks do not overlap at all: {name} must be 0.0, but yours gives "
+                        f"{got if got.shape != () else float(got):.4g}. Return 1.0 only when *both* masks are empty "
+                        "(test the union, or |A| + |B|, not one mask).")
+
+
+def _ratio_mistakes(got, inter, name):
+    """Mistakes shared by IoU and Dice: a value above 1 (upside down, a percentage), integer division."""
+    if got > 1 + 1e-9:
+        raise Wrong(f"{name} is {got:.4g}, but it is a share between 0 and 1: is the fraction upside down, or "
+                    "multiplied by 100, or the denominator too small (brackets: `a / (b + c)`, not `a / b + c`)?")
+    if got == 0 and inter > 0:
+        raise Wrong(f"{name} is 0 although the masks overlap ({inter} pixels in both). Is the division an integer "
+                    "division `//`? Use `/`.")
+
+
 def _fresh_masks(rng):
     """Two overlapping boolean masks of a random shape (2-D or a batch of 2-D masks)."""
     shape = tuple(int(n) for n in rng.integers(3, 16, size=int(rng.integers(2, 4))))
@@ -35,6 +58,10 @@ def _fresh_masks(rng):
 
 
 def _scalar(value, what):
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        shown = ", ".join(f"{float(v):g}" if np.ndim(v) == 0 else "an array" for v in value)
+        raise Wrong(f"{what} returned two numbers ({shown}): return one number, the ratio of the two "
+                    "counts.")
     arr = as_array(value, what)
     check_shape(arr, (), what)
     check_finite(arr, what)
@@ -77,11 +104,15 @@ class IoU(Exercise):
             raise Wrong("that is the size of the intersection; divide it by the size of the union.")
         if np.isclose(got, np.mean(_A == _B)):
             raise Wrong("that is the pixel accuracy (share of pixels that agree); IoU ignores the pixels that are background in both.")
+        if np.isclose(got, 1 - want):
+            raise Wrong("that is 1 - IoU (the Jaccard distance): IoU itself is |A∩B| / |A∪B|, 1 for a perfect overlap.")
+        _ratio_mistakes(got, int((_A & _B).sum()), "iou(pred, true)")
         check_close(got, want, "iou(pred, true)")
         empty = np.zeros((4, 4), bool)
         got0 = as_array(call(fn, empty, empty.copy(), what="`iou`"), "iou of two empty masks")
         if got0.shape != () or not np.isfinite(got0) or not np.isclose(got0, 1.0):
             raise Wrong("two empty masks agree perfectly, but the union is empty (0/0): return 1.0 in that case.")
+        _one_empty(fn, "iou", "iou with one empty mask")
         return "1 means a perfect overlap, 0 no overlap at all."
 
 
@@ -114,10 +145,21 @@ class Dice(Exercise):
             raise Wrong("that is the IoU. Dice divides twice the intersection by |A| + |B|.")
         if np.isclose(got, want / 2):
             raise Wrong("you are off by a factor of 2: Dice has 2 |A∩B| in the numerator, so that two identical masks give 1.")
+        if np.isclose(got, 2 * _iou(_A, _B)):
+            raise Wrong("you divided by the union |A ∪ B|; Dice divides by |A| + |B|, the two sizes added: "
+                        "`pred.sum() + true.sum()`. (With boolean arrays `pred + true` is the union, True + True is "
+                        "True: sum each mask on its own.)")
+        if np.isclose(got, (2 * (_A & _B).sum() + 1) / (_A.sum() + _B.sum() + 1)):
+            raise Wrong("a smoothing +1 (as in Dice *losses*) changes the value: compute the exact "
+                        "2 |A∩B| / (|A| + |B|), and handle the empty case with an `if`.")
+        if np.isclose(got, 1 - want):
+            raise Wrong("that is 1 - Dice (the Dice loss); the coefficient itself is 2 |A∩B| / (|A| + |B|).")
+        _ratio_mistakes(got, int((_A & _B).sum()), "dice(pred, true)")
         check_close(got, want, "dice(pred, true)")
         got0 = as_array(call(fn, np.zeros((3, 3), bool), np.zeros((3, 3), bool), what="`dice`"), "dice of two empty masks")
         if got0.shape != () or not np.isfinite(got0) or not np.isclose(got0, 1.0):
             raise Wrong("two empty masks agree perfectly, but |A| + |B| = 0 (0/0): return 1.0 in that case.")
+        _one_empty(fn, "dice", "dice with one empty mask")
         return "Dice = 2 IoU / (1 + IoU): it is always at least the IoU."
 
 
@@ -158,7 +200,15 @@ class Shortcut(Exercise):
         return c_in, c_out, stride
 
     def fresh_compare(self, out, want):
-        self._check_module(out, *self._fresh_case)
+        c_in, c_out, stride = self._fresh_case[:3]
+        if not self._check_module(out, *self._fresh_case):
+            raise Wrong(self._changes_x(out, c_in))
+
+    @staticmethod
+    def _changes_x(module, c):
+        names = ", ".join(sorted({type(m).__name__ for m in module.modules()}))
+        return (f"for c_in = c_out = {c} and stride 1 the shortcut must pass x through unchanged, but yours ({names}) "
+                "changes it. The residual block adds x itself: use nn.Identity(), which also has no parameters.")
 
     @staticmethod
     def _check_module(module, c_in, c_out, stride, size=14, seed=0):
@@ -166,6 +216,12 @@ class Shortcut(Exercise):
         import torch
         from torch import nn
 
+        if module is None:
+            raise Wrong(f"make_shortcut({c_in}, {c_out}, {stride}) returned None: did you forget a `return` in "
+                        "that case?")
+        if isinstance(module, type) and issubclass(module, nn.Module):
+            raise Wrong(f"make_shortcut({c_in}, {c_out}, {stride}) returned the class {module.__name__}, not a module: "
+                        f"create one by calling it, with the brackets: `nn.Identity()`, `nn.Conv2d(c_in, c_out, 1, stride=stride)`.")
         if not isinstance(module, nn.Module):
             raise Wrong(f"make_shortcut({c_in}, {c_out}, {stride}) should return a torch module (e.g. nn.Identity() "
                         f"or nn.Conv2d(...)), but it returned a {type(module).__name__}.")
@@ -178,14 +234,22 @@ class Shortcut(Exercise):
         except NotImplementedError:
             raise NotAttempted("your module still raises NotImplementedError.") from None
         except Exception as exc:  # the learner's module failed on the input
+            advice = ""
+            if any(isinstance(m, nn.Linear) for m in module.modules()):
+                advice = (" nn.Linear acts on the last axis (the width of the image), not on the channels: a 1x1 "
+                          "convolution, nn.Conv2d(c_in, c_out, kernel_size=1), is the per-pixel linear map over channels.")
             raise Wrong(f"for c_in={c_in}, c_out={c_out}, stride={stride} your shortcut failed on an input of shape "
-                        f"{tuple(x.shape)}: {type(exc).__name__}: {exc}") from None
+                        f"{tuple(x.shape)}: {type(exc).__name__}: {exc}.{advice}") from None
         if not isinstance(sx, torch.Tensor):
             raise Wrong(f"your shortcut should return a tensor, but it returned a {type(sx).__name__}.")
         if tuple(sx.shape) != branch:
             kernels = [m.kernel_size for m in module.modules() if isinstance(m, nn.Conv2d)]
+            pools = [m for m in module.modules() if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]
             if sx.ndim != 4 or sx.shape[1] != c_out:
                 advice = "use a 1x1 convolution to change the number of channels"
+            elif pools and size % 2 == 1 and sx.shape[2] == size // stride:
+                advice = (f"a pooling layer rounds an odd size down ({size} -> {size // stride}) while the strided "
+                          f"branch rounds up ({side}): use ceil_mode=True, or a 1x1 convolution with the stride")
             elif tuple(sx.shape[2:]) == (size, size) and stride > 1:
                 advice = "give the 1x1 convolution the block's stride"
             elif any(tuple(k) != (1, 1) for k in kernels):
@@ -195,17 +259,27 @@ class Shortcut(Exercise):
                 advice = "check the stride and padding of your convolution"
             raise Wrong(f"shape mismatch for c_in={c_in}, c_out={c_out}, stride={stride}: the residual branch gives "
                         f"{branch} but your shortcut gives {tuple(sx.shape)}, so F(x) + shortcut(x) cannot be added: {advice}.")
+        if (c_in != c_out or stride != 1) and (x < 0).any() and not (sx < 0).any():
+            raise Wrong(f"for c_in={c_in}, c_out={c_out}, stride={stride} your shortcut has no negative values: does "
+                        "it end with a ReLU? The shortcut is a projection only (1x1 convolution, batch norm); the "
+                        "block's ReLU comes after the sum F(x) + shortcut(x).")
+        return not (c_in == c_out and stride == 1) or bool(torch.equal(sx, x))  # an identity passes x unchanged
 
     def verify(self, fn):
-        wasteful = False
+        wasteful, changes = False, None
         for c_in, c_out, stride in self._CASES:
             module = call(fn, c_in, c_out, stride, what="`make_shortcut`")
-            self._check_module(module, c_in, c_out, stride)
+            passes = self._check_module(module, c_in, c_out, stride)
+            self._check_module(module, c_in, c_out, stride, size=7)  # an odd size: ceil(7 / 2) = 4
             if c_in == c_out and stride == 1 and any(p.requires_grad for p in module.parameters()):
                 wasteful = True
+            if not passes and changes is None:
+                changes = self._changes_x(module, c_in)
         if wasteful:
             raise Wrong("when the shapes already agree (c_in == c_out, stride 1), use the identity (nn.Identity()): a "
                         "parameter-free shortcut lets the block start as the identity and costs nothing.")
+        if changes:
+            raise Wrong(changes)
         return "identity where the shapes agree, a projection where they do not (ResNet's 'option B')."
 
 
@@ -257,7 +331,11 @@ class MeanIoU(Exercise):
         pred[:, :3] = _rng.integers(0, 3, size=(5, 3, 8))
         pred[0, 0, :4] = 5                                     # class 5 predicted a little, never true
         classes = [1, 2, 4, 5]                                 # class 4 appears nowhere
-        got = _scalar(call(fn, pred.copy(), true.copy(), list(classes), what="`mean_iou`"), "mean_iou(...)")
+        raw = call(fn, pred.copy(), true.copy(), list(classes), what="`mean_iou`")
+        if np.ndim(raw) == 0 and not isinstance(raw, (str, bytes)) and raw is not None and np.isnan(float(raw)):
+            raise Wrong("the result is NaN: class 4 appears in neither array, so its IoU is 0/0 = NaN, and one NaN "
+                        "makes the mean NaN. Skip the classes whose union is empty (or average with np.nanmean).")
+        got = _scalar(raw, "mean_iou(...)")
         want = self._miou(pred, true, classes)
         per_image = np.mean([self._miou(p, t, [1, 2, 5]) for p, t in zip(pred, true)])
         if np.isclose(got, np.mean(pred == true)):
@@ -267,6 +345,21 @@ class MeanIoU(Exercise):
             raise Wrong("class 4 appears in neither array: its IoU is 0/0. Skip such classes instead of counting them.")
         if np.isclose(got, per_image) and not np.isclose(per_image, want):
             raise Wrong("you averaged per image; count the pixels of all images together for each class, then average over the classes.")
+        present = np.union1d(np.unique(pred), np.unique(true))
+        if np.isclose(got, self._miou(pred, true, present)) or np.isclose(got, self._miou(pred, true, np.unique(true))) \
+                or np.isclose(got, self._miou(pred, true, range(len(classes)))):
+            raise Wrong(f"score exactly the classes of the argument `classes` ({classes} here), not the labels found "
+                        f"in the arrays ({present.tolist()}) nor range(len(classes)).")
+        if np.isclose(got, self._miou(pred, true, [c for c in classes if (true == c).any()])):
+            raise Wrong("class 5 is predicted but never true: its IoU is 0 (a false alarm), and it counts. Skip only "
+                        "a class that appears in *neither* array (empty union).")
+        inter = sum(((pred == c) & (true == c)).sum() for c in classes)
+        union = sum(((pred == c) | (true == c)).sum() for c in classes)
+        if np.isclose(got, inter / union):
+            raise Wrong("you added up the intersections and the unions of all classes before dividing: that weights "
+                        "each class by its size. Compute one IoU per class, then average the IoUs.")
+        if np.isclose(got, np.mean([_dice(pred == c, true == c) for c in classes if ((pred == c) | (true == c)).any()])):
+            raise Wrong("that is the mean Dice coefficient; compute the IoU of each class, |A∩B| / |A∪B|.")
         check_close(got, want, "mean_iou(...)")
         return "each class counts the same, however many pixels it has."
 
@@ -312,8 +405,10 @@ class ResidualBlock(Exercise):
 
     def verify(self, fn):
         rng = np.random.default_rng(95)
-        # an identity shortcut first, then a projection with stride 2 on an odd-sized input
-        for args in (_block_case(rng, 2, 4, 4, 6, 6, 1), _block_case(rng, 2, 3, 5, 7, 7, 2)):
+        # an identity shortcut first, then a projection with stride 2 on an odd-sized input. The channel
+        # counts (5; 3 -> 6) are no width that a convolution of these inputs can produce, so that a
+        # size in PyTorch's "must match" error tells a per-channel vector from a wrong width.
+        for args in (_block_case(rng, 2, 5, 5, 8, 8, 1), _block_case(rng, 2, 3, 6, 7, 7, 2)):
             self._verify_one(fn, *args)
         return "the same output as mlcourse.models.resnet.BasicBlock in eval mode, with the same weights."
 
@@ -332,14 +427,15 @@ class ResidualBlock(Exercise):
                 raise
             text = text.split(" Run it on a small example")[0].split(" Read the two shapes")[0].rstrip(".")
             sizes = [int(v) for v in re.findall(r"tensor [ab] \((\d+)\)", text)]
-            if len(sizes) == 2 and sizes[1] in (c_in, c_out) and sizes[0] not in (c_in, c_out):
+            if len(sizes) == 2 and (sizes[0] in (c_in, c_out)) != (sizes[1] in (c_in, c_out)) and "dimension 3" in text:
                 fix = ("a value per channel (shape (C,), like running_mean) was lined up with the LAST axis, the width. "
                        "Reshape such vectors to (1, C, 1, 1) with `v[None, :, None, None]` so that they act on the "
                        "channel axis (or use F.batch_norm, which does it for you)")
             elif proj:
                 fix = ("most likely F(x) and the shortcut have different shapes. Here params has 'shortcut.0.weight', "
-                       "so the shortcut is not x itself: apply that 1x1 convolution with the block's stride (then the "
-                       "batch norm 'shortcut.1') to get F(x)'s shape; and the 3x3 convolutions use padding=1")
+                       "so the shortcut is not x itself: apply that 1x1 convolution with the block's stride and no "
+                       "padding (then the batch norm 'shortcut.1') to get F(x)'s shape; and the 3x3 convolutions use "
+                       "padding=1")
             else:
                 fix = ("most likely F(x) and x have different shapes: the 3x3 convolutions need padding=1 to keep "
                        "the height and width, and stride 1 here")
@@ -351,12 +447,21 @@ class ResidualBlock(Exercise):
                 raise Wrong(f"wrong shape {case}: expected {want.shape}, got {tuple(out.shape)}, smaller than F(x) "
                             "should be. A 3x3 convolution without padding loses 2 pixels: use padding=1 in both.")
             check_shape(out, want.shape, what + f" {case}")
+        if np.isnan(out).any():
+            raise Wrong(f"the output contains NaN {case}. A square root of a negative number? running_var is never "
+                        "negative, but weight and bias can be: check which value goes where, e.g. the order of "
+                        "F.batch_norm's arguments: (input, running_mean, running_var, weight, bias).")
         check_finite(out, what)
         if np.allclose(out, want, rtol=1e-4, atol=1e-5):
             return
         variants = [
             ("batch_stats", "you normalised with the batch's own mean and variance (training mode). A trained block "
              "in eval mode uses the stored statistics params['...running_mean'] and params['...running_var']."),
+            ("batch_stats_unbiased", "you normalised with the batch's own mean and variance (training mode). A "
+             "trained block in eval mode uses the stored statistics params['...running_mean'] and "
+             "params['...running_var']."),
+            ("eps_1e3", "batch norm's eps is 1e-5 (PyTorch's default), not 1e-3 (Keras's default)."),
+            ("eps_outside", "eps goes inside the square root: sqrt(running_var + 1e-5)."),
             ("no_sqrt", "batch norm divides by the standard deviation: sqrt(running_var + 1e-5), not by the variance."),
             ("relu_before_sum", "the ReLU goes AFTER the sum: ReLU(F(x) + s(x)). F(x) itself ends with the second "
              "batch norm, without a ReLU."),
@@ -420,7 +525,8 @@ def _block_reference(x, params, stride):
         return block(x.double())
 
 
-def _block_functional(x, p, stride, batch_stats=False, no_sqrt=False, relu_before_sum=False, no_final_relu=False,
+def _block_functional(x, p, stride, batch_stats=False, batch_stats_unbiased=False, eps_1e3=False,
+                      eps_outside=False, no_sqrt=False, relu_before_sum=False, no_final_relu=False,
                       no_inner_relu=False, no_shortcut=False, stride_on_conv2=False, proj_no_bn=False):
     """The block written out, with one typical mistake switched on (None if it cannot run)."""
     import torch
@@ -428,11 +534,12 @@ def _block_functional(x, p, stride, batch_stats=False, no_sqrt=False, relu_befor
 
     def bn(z, prefix):
         c = lambda v: v[None, :, None, None]  # noqa: E731
-        if batch_stats:
-            mean, var = z.mean((0, 2, 3)), z.var((0, 2, 3), unbiased=False)
+        if batch_stats or batch_stats_unbiased:
+            mean, var = z.mean((0, 2, 3)), z.var((0, 2, 3), unbiased=batch_stats_unbiased)
         else:
             mean, var = p[prefix + ".running_mean"], p[prefix + ".running_var"]
-        scale = (c(var) + 1e-5) if no_sqrt else torch.sqrt(c(var) + 1e-5)
+        eps = 1e-3 if eps_1e3 else 1e-5
+        scale = (c(var) + eps) if no_sqrt else torch.sqrt(c(var)) + eps if eps_outside else torch.sqrt(c(var) + eps)
         return (z - c(mean)) / scale * c(p[prefix + ".weight"]) + c(p[prefix + ".bias"])
 
     s1, s2 = (1, stride) if stride_on_conv2 else (stride, 1)

@@ -15,6 +15,9 @@ def _bool_matrix(value, shape, what):
     if arr.size and np.isneginf(arr).any():
         raise Wrong(f"{what} contains -inf: that is an *additive* mask (0 where allowed, -inf where "
                     "blocked). Here we want a boolean mask: True where attention is allowed.")
+    if arr.shape != tuple(shape) and arr.size == int(np.prod(shape)) and arr.squeeze().shape == np.empty(shape).squeeze().shape:
+        raise Wrong(f"wrong shape for {what}: expected {tuple(shape)}, got {arr.shape}: the same values with an extra "
+                    f"(or misplaced) axis of length 1. Return exactly the shape {tuple(shape)}.")
     check_shape(arr, shape, what)
     check_finite(arr, what)
     if not np.isin(arr, (0.0, 1.0)).all():
@@ -84,7 +87,10 @@ class CausalMask(Exercise):
             wrong = np.argwhere(m != want)[0]
             raise Wrong(f"entry (query {wrong[0]}, key {wrong[1]}) is {bool(m[tuple(wrong)])} but should be "
                         f"{bool(want[tuple(wrong)])}: position i may read exactly the keys 0..i.")
-        if not np.array_equal(_bool_matrix(call(fn, 1, what="`causal_mask`"), (1, 1), "causal_mask(1)"),
+        one = as_array(call(fn, 1, what="`causal_mask`"), "causal_mask(1)")
+        if one.shape == (T, T):
+            raise Wrong(f"causal_mask(1) has shape {one.shape}: build the mask from the argument T, not a fixed size.")
+        if not np.array_equal(_bool_matrix(one, (1, 1), "causal_mask(1)"),
                               np.ones((1, 1), dtype=bool)):
             raise Wrong("causal_mask(1) should be [[True]]: one position may read itself.")
         _require_bool_dtype(call(fn, T, what="`causal_mask`"), "your mask", "the future leaks in")
@@ -138,6 +144,9 @@ class PaddingMask(Exercise):
             raise Wrong("wrong orientation: a (B, L, 1) mask hides *queries* (rows of the score matrix), "
                         "but padding must hide *keys* (columns) so that no real token reads a padded one. "
                         "Put the axis of length 1 in the middle: (B, 1, L).")
+        if arr.shape == (1, 3, 6):
+            raise Wrong("wrong shape: expected (3, 1, 6), got (1, 3, 6). The new axis is in front; it belongs in the "
+                        "middle, between the batch and the keys: `[:, None, :]` or `.unsqueeze(1)`.")
         m = _bool_matrix(arr, (3, 1, 6), "the mask")
         if np.array_equal(m, ~want):
             raise Wrong("True and False are swapped: your mask is True at the padding. Here True means "
@@ -146,6 +155,9 @@ class PaddingMask(Exercise):
             raise Wrong("some entries are wrong: the mask must be True exactly where the token is not pad_id.")
         other = _tokens(7)
         m7 = _bool_matrix(call(fn, other.clone(), 7, what="`padding_mask`"), (3, 1, 6), "padding_mask(tokens, pad_id=7)")
+        if not np.array_equal(m7, (other != 7).numpy()[:, None, :]) and np.array_equal(m7, (other > 7).numpy()[:, None, :]):
+            raise Wrong("with pad_id=7 your mask is wrong: `tokens > pad_id` also hides the real tokens whose id is below "
+                        "pad_id. Compare for inequality: `tokens != pad_id`.")
         if not np.array_equal(m7, (other != 7).numpy()[:, None, :]):
             raise Wrong("with pad_id=7 your mask is wrong: use the argument `pad_id` instead of a fixed 0.")
         _require_bool_dtype(call(fn, tokens.clone(), 0, what="`padding_mask`"), "your mask",
@@ -181,10 +193,14 @@ def _mha(x, Wq, Wk, Wv, Wo, n_heads, causal=False, variant="right"):
     else:
         split = lambda m: m.reshape(N, T, H, dh).transpose(0, 2, 1, 3)
     q, k, v = split(x @ Wq), split(x @ Wk), split(x @ Wv)
+    if variant == "kq":                                  # scores k q^T: the transpose of q k^T
+        q, k = k, q
     scale = {"no_scale": 1.0, "scale_D": np.sqrt(D), "scale_dh": float(dh)}.get(variant, np.sqrt(dh))
     scores = q @ k.transpose(0, 1, 3, 2) / scale         # (N, H, T, T)
     keep = np.tril(np.ones((T, T), dtype=bool))
-    if causal and variant != "no_causal":
+    if causal and variant == "zero":                     # blocked scores set to 0 (a multiplicative mask)
+        scores = scores * keep
+    elif causal and variant != "no_causal":
         scores = np.where(keep.T if variant == "triu" else (keep & ~np.eye(T, dtype=bool)
                           if variant == "strict" else keep), scores, -np.inf)
     if variant == "after" and causal:
@@ -222,6 +238,8 @@ _MHA_MISTAKES = (
     ("bad_merge", "the heads are merged wrongly: the attention output is (N, n_heads, T, dh); reshaping it "
                   "straight to (N, T, D) mixes positions. Transpose back to (N, T, n_heads, dh) first "
                   "(.transpose(0, 2, 1, 3)), then reshape to (N, T, D)."),
+    ("kq", "the scores are transposed: you computed k @ q^T (or swapped Wq and Wk). Row i of the scores must be "
+           "query i against every key: q @ k^T, then the softmax over the keys (last axis)."),
     ("one_head", "this is one big head: n_heads is ignored. Split the projections into n_heads pieces of "
                  "width dh = D // n_heads and attend in each head separately."),
     ("no_Wo", "the output projection is missing: after merging the heads, multiply by Wo."),
@@ -233,6 +251,8 @@ _CAUSAL_MISTAKES = (
                   "the future. Set the scores of keys j > i to -inf before the softmax."),
     ("triu", "the causal mask is the wrong way round: position i must read keys j <= i (the lower triangle, "
              "np.tril), but yours lets it read only j >= i, the future."),
+    ("zero", "the blocked scores were set to 0 (multiplying by the mask), but exp(0) = 1, so the future still gets "
+             "weight. Set them to -inf (np.where(mask, scores, -np.inf)) so that exp gives exactly 0."),
     ("after", "you zeroed the masked weights *after* the softmax, so the rows no longer sum to 1. Set the "
               "masked scores to -inf *before* the softmax."),
 )
@@ -280,7 +300,16 @@ class MultiHeadAttention(Exercise):
         return x, Ws
 
     def _run(self, fn, x, Ws, n_heads, causal, what):
-        out = as_array(call(fn, x, *Ws, n_heads, causal, what="`multi_head_attention`"), what)
+        try:
+            raw = call(fn, x, *Ws, n_heads, causal, what="`multi_head_attention`")
+        except Wrong as exc:
+            if "matmul" not in str(exc):
+                raise
+            raise Wrong(f"{str(exc).split(' Run it on a small example')[0]} A matrix product of 4-D arrays multiplies "
+                        "the last two axes and needs every other axis to agree. `.T` reverses *all* the axes of a 4-D "
+                        "array; to transpose k over its last two only, use `k.transpose(0, 1, 3, 2)` (or "
+                        "`np.swapaxes(k, -1, -2)`).") from None
+        out = as_array(raw, what)
         check_shape(out, x.shape, what)
         if causal and np.isnan(out[:, 0]).all() and np.isfinite(out[:, 1:]).all():
             raise Wrong("with causal=True the first position's output is NaN: it may read no key at all, so its "
@@ -303,22 +332,26 @@ class MultiHeadAttention(Exercise):
         out = self._run(fn, x, Ws, H, False, what)
         if not np.allclose(out, _mha(x, *Ws, H), rtol=1e-4, atol=1e-6):
             self._diagnose(out, x, Ws, H, False, _MHA_MISTAKES)
-            check_close(out, _mha_torch(x, *Ws, H), what)
+            check_close(out, _mha_torch(x, *Ws, H), what, rtol=1e-4, atol=1e-6)
         what = "the output with causal=True"
         out = self._run(fn, x, Ws, H, True, what)
         if not np.allclose(out, _mha(x, *Ws, H, True), rtol=1e-4, atol=1e-6):
             self._diagnose(out, x, Ws, H, True, _CAUSAL_MISTAKES + _MHA_MISTAKES)
-            check_close(out, _mha_torch(x, *Ws, H, True), what)
-        check_close(out, _mha_torch(x, *Ws, H, True), what)
+            check_close(out, _mha_torch(x, *Ws, H, True), what, rtol=1e-4, atol=1e-6)
+        check_close(out, _mha_torch(x, *Ws, H, True), what, rtol=1e-4, atol=1e-6)
         big = 30 * x                                       # scores in the thousands: exp overflows unless stabilised
         got = as_array(call(fn, big, *Ws, H, True, what="`multi_head_attention`"), "the output for large inputs")
         check_shape(got, x.shape, "the output for large inputs")
         if not np.isfinite(got).all():
             raise Wrong("with large inputs (x times 30) your output contains NaN or inf: exp overflowed. "
                         "Subtract each row's maximum score before np.exp (masked -inf scores stay -inf).")
-        check_close(got, _mha_torch(big, *Ws, H, True), "the output for large inputs")
+        check_close(got, _mha_torch(big, *Ws, H, True), "the output for large inputs", rtol=1e-5, atol=1e-6)
         return ("split, attend in every head, merge, project: the same numbers as PyTorch's "
                 "scaled_dot_product_attention with the heads split and merged around it.")
+
+    def fresh_compare(self, out, want):
+        # the tolerance of verify: an answer that rounds some steps to float32 (while returning float64) is right
+        check_close(out, want, "the result", rtol=1e-4, atol=1e-6)
 
     def fresh_args(self, rng):
         H = int(rng.integers(1, 5))
@@ -334,10 +367,17 @@ def _sigmoid(x):
 
 
 def _gru(x, h, p, variant="right"):
-    z = _sigmoid(x @ p["Wz"] + h @ p["Uz"] + p["bz"])
-    r = _sigmoid(x @ p["Wr"] + h @ p["Ur"] + p["br"])
+    if variant == "no_bias":
+        p = {k: (0 * v if k.startswith("b") else v) for k, v in p.items()}
+    gate = np.tanh if variant == "tanh_gates" else _sigmoid
+    z = (np.tanh if variant == "tanh_z" else gate)(x @ p["Wz"] + h @ p["Uz"] + p["bz"])
+    r = gate(x @ p["Wr"] + h @ p["Ur"] + p["br"])
+    if variant == "r_for_z":
+        z = r
     if variant == "torch":
         n = np.tanh(x @ p["Wn"] + r * (h @ p["Un"]) + p["bn"])
+    elif variant == "sigmoid_candidate":
+        n = _sigmoid(x @ p["Wn"] + (r * h) @ p["Un"] + p["bn"])
     elif variant == "no_reset":
         n = np.tanh(x @ p["Wn"] + h @ p["Un"] + p["bn"])
     else:
@@ -395,6 +435,15 @@ class GRUStep(Exercise):
         if np.allclose(out, _gru(x, h, p, "torch")):
             raise Wrong("you applied r after the matrix, r * (h @ Un) — that is PyTorch's variant of the GRU. "
                         "This exercise uses the original one: (r * h) @ Un.")
+        for variant, message in (
+                ("no_bias", "the biases bz, br and bn are missing: each pre-activation is x W + h U + b."),
+                ("r_for_z", "the new state mixes with the reset gate r; it is the *update* gate z that mixes: "
+                            "h' = (1 - z) * n + z * h (r only acts inside the candidate)."),
+                ("tanh_z", "the update gate z uses the sigmoid (values between 0 and 1, a share to keep), not tanh."),
+                ("tanh_gates", "the gates z and r use the sigmoid (values between 0 and 1, a share to keep), not tanh."),
+                ("sigmoid_candidate", "the candidate n uses tanh (values between -1 and 1, like the state), not the sigmoid.")):
+            if np.allclose(out, _gru(x, h, p, variant)):
+                raise Wrong(message)
         check_close(out, _gru(x, h, p), what)
         return "the update gate z interpolates between the old state and the candidate."
 
@@ -459,6 +508,29 @@ class ClipByGlobalNorm(Exercise):
         if all(np.allclose(a, np.clip(g, -1.0, 1.0)) for a, g in zip(out, grads)):
             raise Wrong("np.clip limits every number on its own, which changes the direction of the gradient. "
                         "Scale all arrays by the same factor max_norm / global_norm instead.")
+        dot = sum(float((a * g).sum()) for a, g in zip(out, grads))
+        factor = dot / sum(float((g * g).sum()) for g in grads)          # the common factor, if there is one
+        right = min(1.0, 1.0 / np.sqrt(sum(float((g ** 2).sum()) for g in grads)))
+        if not np.isclose(factor, right, rtol=1e-6) and all(np.allclose(a, factor * g) for a, g in zip(out, grads)):
+            norms = [float(np.linalg.norm(g)) for g in grads]
+            total = float(np.sqrt(sum(n ** 2 for n in norms)))
+            causes = [(1 / sum(norms), "you added the norms of the arrays; the global norm is the square root of the "
+                                       "sum of *squares*, sqrt(||g_1||² + ||g_2||² + ...)"),
+                      (1 / total ** 2, "the square root is missing: the global norm is sqrt(sum of squares)"),
+                      (total, "the factor is upside down: it is max_norm / global_norm, not global_norm / max_norm"),
+                      (1 / norms[0], "the factor uses the norm of the first array only; the global norm covers every "
+                                     "number in every array"),
+                      (1 / np.sqrt(sum(float((g ** 2).mean()) for g in grads)),
+                       "you averaged the squares (mean); the global norm *sums* them")]
+            if np.isclose(factor, 1.0, rtol=1e-6):
+                raise Wrong(f"the arrays came back unchanged, but their global norm, {total:.4g}, exceeds max_norm = 1: "
+                            f"scale them all by max_norm / global_norm = {right:.4g}.")
+            for value, cause in causes:
+                if np.isclose(factor, value, rtol=1e-6):
+                    raise Wrong(f"all arrays are scaled by one common factor, good, but by {factor:.4g} instead of "
+                                f"{right:.4g}: {cause}.")
+            raise Wrong(f"all arrays are scaled by one common factor, good, but by {factor:.4g} instead of "
+                        f"max_norm / global_norm = {right:.4g}: check how you compute the global norm.")
         for i, (a, w) in enumerate(zip(out, want)):
             check_close(a, w, f"gradient {i}")
         small = [g * 0.01 for g in grads]                                        # global norm ~ 0.07

@@ -21,6 +21,9 @@ _FEATS = _rng.normal(size=(4, 5, 6))
 
 def _result(value, shape, what):
     arr = as_array(value, what)
+    if arr.shape != tuple(shape) and arr.size == int(np.prod(shape)) and arr.squeeze().shape == tuple(s for s in shape if s != 1):
+        raise Wrong(f"wrong shape for {what}: expected {tuple(shape)}, got {arr.shape}: the right numbers with an extra "
+                    "axis of length 1. Drop `keepdims=True` (or index it away).")
     check_shape(arr, shape, what)
     check_finite(arr, what)
     return arr
@@ -45,8 +48,18 @@ class Reparameterize(Exercise):
         return lambda mu, logvar, eps: mu + np.exp(0.5 * logvar) * eps
 
     def verify(self, fn):
-        got = _result(call(fn, _MU.copy(), _LOGVAR.copy(), _EPS.copy(), what="`my_reparameterize`"),
-                      _MU.shape, "my_reparameterize(mu, logvar, eps)")
+        try:
+            raw = call(fn, _MU.copy(), _LOGVAR.copy(), _EPS.copy(), what="`my_reparameterize`")
+        except Wrong as exc:
+            if "only 0-dimensional arrays" in str(exc) or "only length-1 arrays" in str(exc) or "only size-1" in str(exc):
+                raise Wrong(f"{str(exc).split(' Run it on')[0]} A function of the `math` module (math.exp, math.sqrt) "
+                            "takes one number, not an array: use NumPy's, np.exp, which works elementwise.") from None
+            raise
+        arr = as_array(raw, "my_reparameterize(mu, logvar, eps)")
+        if arr.shape == _MU.shape and np.isnan(arr).any() and np.isfinite(_MU + np.sqrt(np.abs(_LOGVAR)) * _EPS).all():
+            raise Wrong("the result contains NaN: a square root (or a log) of logvar? logvar is a logarithm and can be "
+                        "negative; the standard deviation is sigma = exp(logvar / 2).")
+        got = _result(raw, _MU.shape, "my_reparameterize(mu, logvar, eps)")
         if np.allclose(got, _MU + np.exp(_LOGVAR) * _EPS):
             raise Wrong("you scaled eps by exp(logvar), the variance sigma^2; scale by the standard deviation sigma = exp(logvar / 2).")
         if np.allclose(got, _MU + _LOGVAR * _EPS):
@@ -55,6 +68,19 @@ class Reparameterize(Exercise):
             raise Wrong("mu and sigma swapped roles: the noise eps is scaled by sigma and then shifted by mu.")
         if np.allclose(got, _MU):
             raise Wrong("you returned mu: without the noise term the code is deterministic and the VAE is a plain autoencoder.")
+        sigma = np.exp(0.5 * _LOGVAR)
+        for wrong, message in (
+                (_MU - sigma * _EPS, "the noise term is subtracted: z = mu + sigma * eps."),
+                (sigma * _EPS, "mu is missing: the noise scaled by sigma is then shifted by the mean, z = mu + sigma * eps."),
+                (_MU + _EPS / sigma, "you divided by sigma (exp(-logvar / 2)); the noise is *multiplied* by sigma = "
+                                     "exp(logvar / 2)."),
+                ((_MU + sigma) * _EPS, "only sigma multiplies eps: z = mu + sigma * eps (mind the brackets).")):
+            if np.allclose(got, wrong):
+                raise Wrong(message)
+        again = as_array(call(fn, _MU.copy(), _LOGVAR.copy(), _EPS.copy(), what="`my_reparameterize`"), "the result")
+        if again.shape == got.shape and not np.allclose(again, got):
+            raise Wrong("two calls with the same arguments gave different results: use the noise `eps` you are given, "
+                        "do not draw new noise inside the function.")
         check_close(got, _MU + np.exp(0.5 * _LOGVAR) * _EPS, "my_reparameterize(mu, logvar, eps)")
         return "the randomness sits in eps, so gradients flow through mu and logvar."
 
@@ -100,6 +126,18 @@ class KL(Exercise):
             raise Wrong("the sign of logvar is wrong: the term is -log sigma^2, i.e. `- logvar`.")
         if np.allclose(got, 0.5 * np.sum(_MU ** 2 + _LOGVAR - 1 - np.log(np.abs(_LOGVAR)), axis=1)):
             raise Wrong("logvar is already log sigma^2: the variance is np.exp(logvar).")
+        terms = _MU ** 2 + np.exp(_LOGVAR) - 1 - _LOGVAR
+        for wrong, message in (
+                (0.5 * terms.mean(axis=1), "you averaged over the latent dimensions; the KL of the code is their *sum* "
+                                           "(np.sum(..., axis=1))."),
+                (0.5 * np.sum(np.exp(_LOGVAR) - 1 - _LOGVAR, axis=1), "the mu² term is missing: a code whose mean is "
+                                                                       "far from 0 costs KL too."),
+                (0.5 * np.sum(_MU ** 2 + np.exp(0.5 * _LOGVAR) - 1 - _LOGVAR, axis=1),
+                 "the term is sigma², the variance, np.exp(logvar); you used sigma = np.exp(logvar / 2)."),
+                (0.5 * np.sum(_MU + np.exp(_LOGVAR) - 1 - _LOGVAR, axis=1), "mu must be squared: mu²."),
+                (terms.sum(axis=1) / 2 / _MU.shape[0], "divide by 2 only, not by the number of images: one KL per image.")):
+            if np.allclose(got, wrong):
+                raise Wrong(message)
         if np.any(got < -1e-12):
             raise Wrong("a KL divergence is never negative, but some of your values are: check the signs.")
         check_close(got, want, "kl_to_prior(mu, logvar)")
@@ -145,6 +183,11 @@ class AlphaBar(Exercise):
             raise Wrong("1 - (sum of betas) is only a first-order approximation; the exact alpha-bar is the product of (1 - beta).")
         if np.allclose(got, np.concatenate([[1.0], want[:-1]])):
             raise Wrong("off by one step: alpha-bar_t includes alpha_t itself, so alpha-bar_0 = 1 - beta_0, not 1.")
+        if np.allclose(got, 1 - want):
+            raise Wrong("that is 1 - alpha-bar, the share of noise; alpha-bar itself is the running product of the "
+                        "alphas, np.cumprod(1 - betas), and starts close to 1.")
+        if np.allclose(got, np.sqrt(want)):
+            raise Wrong("that is sqrt(alpha-bar), the factor in front of x_0; return alpha-bar itself, without the root.")
         if np.all(np.diff(got) >= 0):
             raise Wrong("alpha-bar must decrease with t (more and more noise), but yours does not.")
         check_close(got, want, "alpha_bar(betas)")
@@ -187,6 +230,9 @@ class Gram(Exercise):
         raw = as_array(call(fn, _FEATS.copy(), what="`my_gram`"), "my_gram(features)")
         if raw.shape == (h * w, h * w):
             raise Wrong(f"got shape {raw.shape}: that compares positions, not channels. Use F @ F.T with F of shape (C, H*W), giving ({c}, {c}).")
+        if raw.shape == (c,):
+            raise Wrong(f"got shape ({c},): one number per channel, the products of each channel with itself only (the "
+                        "diagonal). Use a matrix product, F @ F.T, to pair every channel with every other.")
         got = _result(raw, (c, c), "my_gram(features)")
         want = self._gram(_FEATS)
         if np.allclose(got, want * h * w):
@@ -196,6 +242,11 @@ class Gram(Exercise):
         if np.allclose(got, want / c):
             raise Wrong("divide by H*W only (the positions), not by C*H*W.")
         f = _FEATS.reshape(c, -1)
+        g = _FEATS.reshape(h * w, c).T
+        if np.allclose(got, g @ g.T / (h * w)):
+            raise Wrong("reshaping to (H*W, C) and transposing does not separate the channels: it mixes numbers of "
+                        "different channels. The channel axis comes first, so reshape to (C, H*W) directly: "
+                        "features.reshape(C, H * W).")
         if np.allclose(got, np.cov(f)) or np.allclose(got, np.corrcoef(f)):
             raise Wrong("the Gram matrix does not subtract the mean (it is not a covariance): just F @ F.T / (H*W).")
         check_close(got, want, "my_gram(features)")
@@ -221,6 +272,8 @@ def _step(x, t, eps_c, eps_u, w, betas, z, variant="right"):
     root_a = alphas[t] if variant == "no_sqrt_alpha" else np.sqrt(alphas[t])
     sign = 1 if variant == "plus" else -1
     mean = (x + sign * betas[t] / np.sqrt(1 - ab) * eps) / root_a
+    if variant == "brackets":                            # only x_t divided by sqrt(alpha_t)
+        mean = x / root_a - betas[t] / np.sqrt(1 - ab) * eps
     if variant == "posterior_var":
         ab_prev = alpha_bars[t - 1] if t > 0 else 1.0
         sigma = np.sqrt(betas[t] * (1 - ab_prev) / (1 - alpha_bars[t]))
@@ -254,6 +307,8 @@ _STEP_MISTAKES = (
                   "read betas[t], alphas[t] and alpha-bar[t], not the entries at t - 1."),
     ("bar_prev", "alpha-bar is one step off: alpha-bar_t includes alpha_t itself (np.cumprod(1 - betas)[t]), "
                  "not only the steps before t."),
+    ("brackets", "only x_t is divided by sqrt(alpha_t): the whole bracket is, "
+                 "(x_t - beta_t / sqrt(1 - alpha-bar_t) * eps) / sqrt(alpha_t) (mind the brackets)."),
     ("no_sqrt_alpha", "the mean is divided by alpha_t; it must be divided by its square root, sqrt(alpha_t)."),
     ("plus", "the noise is added to x_t instead of subtracted: the mean is "
              "(x_t - beta_t / sqrt(1 - alpha-bar_t) * eps) / sqrt(alpha_t)."),

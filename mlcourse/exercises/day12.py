@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 
-from . import Exercise, NotAttempted, Wrong, _is_blank, as_array, call, check_close, check_finite, check_shape
+from . import Exercise, NotAttempted, Wrong, _is_blank, _note, as_array, call, check_close, check_finite, check_shape
 
 _rng = np.random.default_rng(12)
 
@@ -65,6 +65,13 @@ class CausalWeights(Exercise):
         out = as_array(call(fn, torch.tensor(scores, dtype=torch.float64), what="`causal_weights`"),
                        "the attention weights")
         check_shape(out, (5, 5), "the attention weights")
+        if np.isneginf(out).any():
+            raise Wrong("the weights contain -inf: you returned the masked scores. Apply the softmax over the last "
+                        "axis to turn them into weights (e^-inf = 0).")
+        if np.isnan(out[-1]).all() and np.isfinite(out[:-1]).all() and np.allclose(np.tril(out[:-1]), 0):
+            raise Wrong("the mask is the wrong way round: you hid the past (and the diagonal) and kept the future, "
+                        "so the last row, which has no future, is all -inf and gives NaN. `masked_fill` fills where "
+                        "its mask is True: give it `~mask`, True above the diagonal.")
         if np.isnan(out).any():
             raise Wrong("the weights contain NaN. A whole row of -inf gives NaN after the softmax: is the "
                         "diagonal masked too? Position i must be allowed to read itself.")
@@ -79,6 +86,13 @@ class CausalWeights(Exercise):
         if np.allclose(out, _softmax(np.where(np.tril(np.ones((5, 5), bool)), scores, -np.inf), axis=0)):
             raise Wrong("the softmax ran over the wrong axis (the queries). Use dim=-1: each query's "
                         "weights over the keys must sum to 1.")
+        keep = np.tril(np.ones((5, 5)))
+        if np.allclose(out, _softmax(scores * keep)):
+            raise Wrong("the future scores were set to 0, not to -inf: e^0 = 1, so the future keys still get weight. "
+                        "Fill them with float('-inf') before the softmax.")
+        if np.allclose(out, _causal_weights(scores / np.sqrt(5))):
+            raise Wrong("the scores were divided by sqrt(T): take the softmax of the scores as they are (the 1/sqrt(d) "
+                        "scaling of attention, if any, is already in them, and it is d, the width of a key, not T).")
         if np.abs(np.triu(out, 1)).max() > 1e-9:
             shape = (" Your weights are upper-triangular: rows are queries and columns keys, so query i "
                      "may read keys j <= i (tril, not triu).") if np.abs(np.tril(out, -1)).max() < 1e-9 else ""
@@ -140,7 +154,9 @@ class BPEMerge(Exercise):
     def verify(self, fn):
         # "aaab" style trap: (1, 1) occurs in "1 1 1" twice as counted pairs but merges only once there
         ids = [5, 1, 1, 1, 2, 5, 1, 1, 3, 1, 1, 1, 1]
-        out = call(fn, list(ids), 9, what="`bpe_merge_step`")
+        given = list(ids)
+        out = call(fn, given, 9, what="`bpe_merge_step`")
+        ids_after_call = list(given) if isinstance(given, list) else ids
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise Wrong("return two things: the merged pair and the new list, as `return pair, new_ids`.")
         pair, new = out
@@ -149,6 +165,9 @@ class BPEMerge(Exercise):
             raise Wrong(f"the two results are in the wrong order: the first value has {len(pair)} ids, so it "
                         f"looks like the merged list, and the second, {tuple(new)!r}, like the pair. Return the "
                         "pair first: `return pair, new_ids`.")
+        if isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], tuple) and len(pair[0]) == 2:
+            raise Wrong(f"the pair is {pair!r:.60}: that is the (pair, count) of `most_common`. Take the pair alone, "
+                        "`Counter(...).most_common(1)[0][0]`.")
         try:
             pair = tuple(int(p) for p in pair)
         except (TypeError, ValueError):
@@ -171,6 +190,18 @@ class BPEMerge(Exercise):
                         "a token (9 1). After a merge, continue *after* the pair.")
         if got != want:
             raise Wrong(f"expected {want}, got {got}. Walk from left to right; after a merge skip both ids.")
+        if ids_after_call != ids:
+            _note("`bpe_merge_step` changed the list `ids` it was given (the check judged the result only): build a "
+                  "new list, so that the caller's tokens stay as they were.")
+        wide = [11, 1, 1, 2, 1, 1, 3, 11, 1, 1]  # ids of two digits: 11 is one id, not 1 and 1
+        out3 = call(fn, list(wide), 12, what="`bpe_merge_step`")
+        got3 = out3[1] if isinstance(out3, (tuple, list)) and len(out3) == 2 else out3
+        got3 = [int(v) for v in as_array(got3, "the merged ids").ravel()]
+        want3 = _merge(wide, (1, 1), 12)
+        if got3 != want3:
+            raise Wrong(f"on {wide} (pair (1, 1), new id 12) the merge gives {want3}, but you returned {got3}. Ids are "
+                        "whole numbers: 11 is one token, not 1 followed by 1 (a merge done on a text of the ids, with "
+                        "str.replace, gets that wrong). Compare the ids themselves.")
         short = [1, 2, 1, 2, 3]  # the last id is not part of a merge: a loop that stops early loses it
         out2 = call(fn, list(short), 7, what="`bpe_merge_step`")
         got2 = [int(v) for v in as_array(out2[1] if isinstance(out2, (tuple, list)) and len(out2) == 2
@@ -232,12 +263,24 @@ class RopePair(Exercise):
             return x1 * math.cos(a) - x2 * math.sin(a), x1 * math.sin(a) + x2 * math.cos(a)
         return rope_pair
 
+    @staticmethod
+    def _pair(value):
+        """The learner's result as two floats (a tuple, a list, an array or a tensor of two numbers)."""
+        if isinstance(value, complex) or np.iscomplexobj(value):
+            raise Wrong("you returned a complex number: the rotation as a complex product is a fine idea, but return "
+                        "the pair of real numbers, (z.real, z.imag).")
+        out = as_array(value, "the rotated pair")
+        if out.size != 2:
+            raise Wrong(f"return the rotated pair as two numbers (y1, y2), got {out.size} "
+                        f"value{'s' if out.size != 1 else ''}.")
+        return out.reshape(2)
+
+    def fresh_compare(self, out, want):
+        check_close(self._pair(out), np.asarray(want, dtype=float), "the rotated pair", names=("y1", "y2"))
+
     def verify(self, fn):
         x1, x2, pos, theta = 0.8, -0.3, 3, 0.5
-        out = as_array(call(fn, x1, x2, pos, theta, what="`rope_pair`"), "the rotated pair")
-        if out.size != 2:
-            raise Wrong(f"return the rotated pair as two numbers (y1, y2), got {out.size} values.")
-        out = out.reshape(2)
+        out = self._pair(call(fn, x1, x2, pos, theta, what="`rope_pair`"))
         check_finite(out, "the rotated pair")
         ref = np.array(self.reference()(x1, x2, pos, theta))
         back = np.array(self.reference()(x1, x2, -pos, theta))
@@ -249,12 +292,23 @@ class RopePair(Exercise):
         if not np.isclose(np.hypot(*out), np.hypot(x1, x2)):
             raise Wrong(f"a rotation keeps the length of the pair ({np.hypot(x1, x2):.4f}), but yours has "
                         f"length {np.hypot(*out):.4f}. Check the signs and that cos and sin use the same angle.")
+        a = pos * theta
+        for wrong, message in (
+                (ref[::-1], "y1 and y2 are swapped: return (x1 cos a - x2 sin a, x1 sin a + x2 cos a) in this order."),
+                ((x1 * math.sin(a) - x2 * math.cos(a), x1 * math.cos(a) + x2 * math.sin(a)),
+                 "cos and sin are swapped: the first result is x1 cos a - x2 sin a, so that pos = 0 (cos 0 = 1, "
+                 "sin 0 = 0) gives (x1, x2) back."),
+                (self.reference()(x1, x2, pos, math.radians(theta)), "theta is already in radians, as math.cos and "
+                 "math.sin expect: do not convert it."),
+                (self.reference()(x1, x2, 1, pos + theta), "the angle is pos * theta, a product, not pos + theta.")):
+            if np.allclose(out, wrong):
+                raise Wrong(message)
         check_close(out, ref, "the rotated pair", names=("y1", "y2"))
         # the property RoPE is built for: the dot product depends on the distance only
-        q = np.array(call(fn, 1.0, 0.5, 7, theta, what="`rope_pair`"), dtype=float).reshape(2)
-        k = np.array(call(fn, -0.2, 0.9, 4, theta, what="`rope_pair`"), dtype=float).reshape(2)
-        q2 = np.array(call(fn, 1.0, 0.5, 13, theta, what="`rope_pair`"), dtype=float).reshape(2)
-        k2 = np.array(call(fn, -0.2, 0.9, 10, theta, what="`rope_pair`"), dtype=float).reshape(2)
+        q = self._pair(call(fn, 1.0, 0.5, 7, theta, what="`rope_pair`"))
+        k = self._pair(call(fn, -0.2, 0.9, 4, theta, what="`rope_pair`"))
+        q2 = self._pair(call(fn, 1.0, 0.5, 13, theta, what="`rope_pair`"))
+        k2 = self._pair(call(fn, -0.2, 0.9, 10, theta, what="`rope_pair`"))
         if not np.isclose(q @ k, q2 @ k2):
             raise Wrong("the rotated pair is right for one position but not for others.")
         return ("a rotation by pos * theta. Shift query and key by the same number of positions and their "
@@ -315,11 +369,35 @@ class RMSNormEx(Exercise):
                 np.allclose(out, x / np.linalg.norm(x, axis=-1, keepdims=True) * w, atol=1e-6):
             raise Wrong("you divided by the length of each row, the square root of the *sum* of squares. RMSNorm "
                         "uses the *mean* of the squares (the sum divided by C): `.mean(dim=-1, keepdim=True)`.")
+        if np.allclose(out, want / w + w, atol=1e-6):
+            raise Wrong("the scale `weight` multiplies the normalised x; you added it.")
+        if any(np.allclose(out, x / np.sqrt(x.var(-1, ddof=k, keepdims=True) + 1e-5) * w, atol=1e-6) for k in (0, 1)):
+            raise Wrong("you divided by the standard deviation, which measures the spread around the mean. RMSNorm "
+                        "divides by the root mean square, sqrt(mean(x²) + eps), with no mean subtracted.")
         if np.allclose(out, want / w, atol=1e-6):
             raise Wrong("the scale `weight` is missing: multiply the normalised x by it.")
         if np.allclose(out, x / ((x ** 2).mean(-1, keepdims=True) + 1e-5) * w, atol=1e-6):
             raise Wrong("you divided by the mean square; take its square root (the *root* mean square).")
         check_close(out, want, "the normalised x", rtol=1e-5, atol=1e-7)
+        # a row of small numbers, whose mean square (~1e-6) is smaller than eps: there eps matters
+        small = x * 1e-3
+        for eps in (1e-5, 1e-2):
+            got = as_array(call(fn, torch.tensor(small), torch.tensor(w), eps, what="`rms_norm`"), "the normalised x")
+            check_shape(got, (3, 6), f"rms_norm(x, weight, eps={eps:g})")
+            ms = (small ** 2).mean(-1, keepdims=True)
+            right = small / np.sqrt(ms + eps) * w
+            if np.allclose(got, right, rtol=1e-4, atol=1e-9):
+                continue
+            for wrong, message in (
+                    (small / np.sqrt(ms) * w, "eps is missing: add it to the mean square before the square root, "
+                     "sqrt(mean(x²) + eps); it keeps a row of zeros (or tiny values) from dividing by 0."),
+                    (small / (np.sqrt(ms) + eps) * w, "eps goes *inside* the square root: sqrt(mean(x²) + eps), not "
+                     "sqrt(mean(x²)) + eps."),
+                    (small / np.sqrt(ms + 1e-5) * w, f"use the argument `eps` (here {eps:g}), not a fixed 1e-5."),
+                    (small / np.sqrt(ms + 1e-6) * w, f"use the argument `eps` (here {eps:g}), not a fixed number.")):
+                if np.allclose(got, wrong, rtol=1e-4, atol=1e-9):
+                    raise Wrong(message)
+            check_close(got, right, f"rms_norm(x, weight, eps={eps:g}) on small x (mean square ~1e-6)", rtol=1e-4)
         return "each row now has a root mean square of 1 (before the learned scale)."
 
     def fresh_args(self, rng):
@@ -387,6 +465,13 @@ class KVCacheStep(Exercise):
                             "joins tensors along one axis, and all the other axes must be equal: the cache "
                             f"(B, H, {T}, d) and the new key (B, H, 1, d) differ only on axis 2, the time "
                             "axis. Concatenate along `dim=2`.") from None
+            if "stack expects each tensor" in str(exc):
+                raise Wrong("`torch.stack` puts tensors of the *same* shape side by side along a new axis; to make the "
+                            "time axis of the cache longer, join along the existing axis with `torch.cat([K, k], "
+                            "dim=2)`.") from None
+            if "must match the size of tensor" in str(exc):
+                raise Wrong(f"{str(exc).split(' Run it on')[0]} If you wrote `K.T`: on a 4-D tensor it reverses *all* "
+                            "the axes. Transpose the last two only, `K.transpose(-2, -1)`, to get (B, H, d, T+1).") from None
             raise
         if not isinstance(res, (tuple, list)) or len(res) != 3:
             got = f"{len(res)} values" if isinstance(res, (tuple, list)) else f"a {type(res).__name__}"
@@ -428,7 +513,10 @@ class KVCacheStep(Exercise):
         if not np.allclose(out, want, rtol=1e-5, atol=1e-7):
             mistakes = [
                 (_attend(q, K, V), "the new token did not attend to itself: its output uses the cached keys "
-                 "and values only. Grow the caches *first*, then attend with the grown K and V."),
+                 "and values only. Grow the caches *first*, then attend with the grown K and V, masking nothing "
+                 "(the new token may read its own key)."),
+                (_attend(q, Kf, Vf, 1 / math.sqrt(T + 1)), "the scores were divided by √(T + 1), the number of "
+                 "positions; divide by √d, the width of a key, `math.sqrt(q.shape[-1])`."),
                 (np.broadcast_to(Vf[:, :, :1], want.shape), "the new token read position 0 only. That is what "
                  "`is_causal=True` does with a single query: PyTorch aligns the causal mask to the top left. "
                  "Drop it: every key in the cache is in the past, so no mask is needed."),
