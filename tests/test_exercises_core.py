@@ -332,3 +332,46 @@ def test_a_factor_is_only_named_when_the_whole_answer_is_that_multiple():
 def test_common_python_slips_get_their_own_advice(answer, advice):
     res = _Square().evaluate(answer)
     assert res.status == "incorrect" and advice in res.message, res.message
+
+
+def test_a_ratio_near_one_is_not_called_a_factor():
+    with pytest.raises(Wrong) as info:
+        check_close([1.00005, 2.0001], [1.0, 2.0], "x")
+    assert "factor" not in str(info.value)
+
+
+def test_an_extra_axis_of_length_one_is_named():
+    with pytest.raises(Wrong, match="extra .*axis of length 1"):
+        ex.check_shape(np.zeros((3, 1, 3)), (3, 3))
+
+
+def test_a_list_of_numbers_changed_in_place_gets_a_note():
+    class Total(Exercise):
+        name, title = "total", "sum a list"
+        hints = ("add them", "a loop or sum()")
+
+        def reference(self):
+            return sum
+
+        def verify(self, fn):
+            check_close(ex.call(fn, [1, 2, 3]), 6, "the sum")
+
+    def pops(xs):
+        total = 0
+        while xs:
+            total += xs.pop()
+        return total
+
+    res = Total().evaluate(pops)
+    assert res.correct and "in place" in res.message
+
+
+def test_an_array_is_as_good_as_a_tuple_on_fresh_inputs():
+    class Pair(_Square):
+        def reference(self):
+            return lambda x: (x.sum(), x.prod())
+
+        def verify(self, fn):
+            check_close(ex.call(fn, np.array([1.0, 2.0])), [3.0, 2.0], "the pair")
+
+    assert Pair().evaluate(lambda x: np.array([x.sum(), x.prod()])).correct

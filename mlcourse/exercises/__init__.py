@@ -110,6 +110,8 @@ def _copy(value: Any) -> Any:
         return value.clone()
     if isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
         return [v.copy() for v in value]
+    if isinstance(value, list) and all(isinstance(v, (int, float, str)) for v in value):
+        return list(value)  # e.g. token ids: an answer that edits them in place gets a note
     return value
 
 
@@ -119,6 +121,8 @@ def _same(a: Any, b: Any) -> bool:
         return True
     if isinstance(a, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if not hasattr(a, "shape"):
+        return bool(a == b)
     if hasattr(a, "detach"):
         import torch  # already imported: ``a`` is a tensor
 
@@ -208,8 +212,9 @@ def call(fn: Any, *args: Any, what: str = "your function", copy: bool = True) ->
         for original, given in zip(args, passed):
             if given is not original and not _same(given, original):
                 _note(f"{what} changes its input in place (an argument was modified). The check "
-                      "judged the result only, but the caller's array is changed too: compute on a "
-                      "copy (e.g. `x = x - m` instead of `x -= m`) unless that is what you want.")
+                      "judged the result only, but the caller's data is changed too: compute on a "
+                      "copy (e.g. `x = x - m` instead of `x -= m`, or a new list instead of "
+                      "`ids.pop()`) unless that is what you want.")
                 break
     if _is_blank(out):
         raise NotAttempted("your function still returns the blank ____.")
@@ -284,6 +289,9 @@ def check_shape(arr: np.ndarray, shape: tuple[int, ...], what: str = "your answe
             extra = " You returned a single number where an array was expected."
         elif shape == () and arr.ndim > 0:
             extra = " Expected a single number: did you forget to take the mean (or the sum)?"
+        elif arr.size == int(np.prod(shape)) and [d for d in arr.shape if d != 1] == [d for d in shape if d != 1]:
+            extra = (" The values fit, but there is an extra (or missing) axis of length 1: drop one with"
+                     " `.squeeze(axis)` or `keepdims=False`, or add one with `[:, None]`.")
         elif arr.size == int(np.prod(shape)):
             extra = " It has the right number of elements but the wrong arrangement: check your reshape or the axis you summed over."
         raise Wrong(f"wrong shape for {what}: expected {tuple(shape)}, got {tuple(arr.shape)}.{extra}")
@@ -320,7 +328,7 @@ def _pattern(a: np.ndarray, e: np.ndarray, what: str, rtol: float, atol: float) 
     if nz.sum() >= 2:  # one number alone cannot tell a scale mistake from any other
         ratio = a[nz] / e[nz]
         r = ratio.flat[0]
-        if (r != 0 and np.allclose(ratio, r, rtol=max(rtol, 1e-6)) and not np.isclose(r, 1.0, rtol=rtol)
+        if (r != 0 and np.allclose(ratio, r, rtol=max(rtol, 1e-6)) and abs(r - 1.0) > 1e-3
                 and np.allclose(a, r * e, rtol=rtol, atol=atol)):  # zeros where e is 0, too
             return (f"{what} is off by a constant factor of {ratio.flat[0]:.4g}: "
                     "check for a missing or extra factor (2, 1/n, ...).")
@@ -470,6 +478,8 @@ class Exercise:
     def fresh_compare(self, out: Any, want: Any) -> None:
         """Compare the learner's output with the reference's on fresh inputs (raise Wrong)."""
         if isinstance(want, (tuple, list)) and not isinstance(want, np.ndarray):
+            if hasattr(out, "shape") and len(getattr(out, "shape", ())) >= 1 and out.shape[0] == len(want):
+                out = list(out)  # an array of the right values is as good as a tuple
             if not isinstance(out, (tuple, list)) or len(out) != len(want):
                 raise Wrong(f"it should return {len(want)} values, but returned {type(out).__name__}.")
             for k, (o, w) in enumerate(zip(out, want)):
