@@ -175,6 +175,8 @@ def _solution_lines(q: Exercise) -> list[str]:
 @pytest.mark.parametrize("mod,i,q", ALL, ids=IDS)
 def test_hints_are_a_ladder_not_the_solution(mod, i, q):
     assert len(q.hints) >= 2, "a ladder: the idea first, then the key step"
+    assert len(set(q.hints)) == len(q.hints) and all(len(h) >= 40 for h in q.hints), \
+        "each rung a whole sentence of its own (a stray comma in a tuple of strings splits one)"
     hints = ["".join(h.split()) for h in q.hints]
     for line in _solution_lines(q):
         for n, h in enumerate(hints, 1):
