@@ -315,8 +315,8 @@ _STEP_MISTAKES = (
     ("var_not_std", "the noise z is scaled by beta_t, the variance; scale it by the standard deviation "
                     "sigma_t = sqrt(beta_t)."),
     ("posterior_var", "you used the posterior variance beta_t (1 - alpha-bar_{t-1}) / (1 - alpha-bar_t). Ho et "
-                      "al. found it works about as well, but this exercise (like the notebook's formula) uses "
-                      "sigma_t = sqrt(beta_t)."),
+                      "al. found it works about as well (the notebook's sampler uses it with clip=1.0), but this "
+                      "exercise, like the formula of section 5, uses sigma_t = sqrt(beta_t)."),
     ("no_noise", "no noise was added: for t > 0 the step adds sigma_t * z with sigma_t = sqrt(beta_t); without "
                  "it the samples come out smooth and dull."),
 )
