@@ -100,6 +100,21 @@ def test_readable_without_a_kernel(nb):
             assert "IPython.core.display.Image object" not in text, f"{path.name}: an image that needs a kernel"
 
 
+def test_nbconvert_html_shows_every_output(nb):
+    """What GitHub/nbviewer readers get: nbconvert's HTML has each animation as an <img>."""
+    HTMLExporter = pytest.importorskip("nbconvert").HTMLExporter
+    import nbformat
+
+    path, _ = nb
+    book = nbformat.read(path, as_version=4)
+    html, _ = HTMLExporter().from_notebook_node(book)
+    assert "IPython.core.display.Image object" not in html, f"{path.name}: an image nbconvert cannot show"
+    assert "interactive(children=" not in html, f"{path.name}: a raw widget repr"
+    gifs = sum(out.get("data", {}).get("text/html", "").count("data:image/gif;base64")
+               for cell in book.cells for out in cell.get("outputs", []))
+    assert html.count('src="data:image/gif;base64,') >= gifs
+
+
 def test_title_badge_and_setup_cell_in_sync(nb):
     path, book = nb
     first = _src(book["cells"][0])
