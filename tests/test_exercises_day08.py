@@ -1,13 +1,12 @@
 """Day 08's exercises: typical wrong answers get the right explanation."""
 
-import json
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mlcourse.exercises import ____, day08
+from exercise_helpers import defined, starter_code
+from mlcourse.exercises import day08
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_cnns_and_alexnet.ipynb"
 
@@ -18,25 +17,17 @@ def _msg(q, answer):
     return res.message
 
 
-def _defined(code, name, **namespace):
-    namespace = {"np": np, "____": ____, **namespace}
-    exec(textwrap.dedent(code), namespace)
-    return namespace[name]
 
 
 @pytest.mark.parametrize("q", day08.ALL, ids=lambda q: q.name)
 def test_the_printed_solution_passes(q):
-    res = q.evaluate(_defined(q.solution_code, q.name))
+    res = q.evaluate(defined(q.solution_code, q.name))
     assert res.status == "correct", res.message
 
 
 @pytest.mark.parametrize("q", day08.ALL, ids=lambda q: q.name)
 def test_the_notebooks_starter_is_not_attempted(q):
-    cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text("utf-8"))["cells"] if c["cell_type"] == "code"]
-    starter = [c for c in cells if f"def {q.name}(" in c and ".check()" in c]
-    assert len(starter) == 1, f"one starter cell defines {q.name}"
-    code = "\n".join(line for line in starter[0].splitlines() if ".check()" not in line)
-    assert q.evaluate(_defined(code, q.name)).status == "not_attempted"
+    assert q.evaluate(defined(starter_code(NOTEBOOK.name, q.name), q.name)).status == "not_attempted"
 
 
 def test_output_size_mistakes():

@@ -1,13 +1,12 @@
 """Day 09's exercises: typical wrong answers get the right explanation."""
 
-import json
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mlcourse.exercises import ____, day09
+from exercise_helpers import defined, starter_code
+from mlcourse.exercises import day09
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "09_unet_and_resnet.ipynb"
 
@@ -54,26 +53,17 @@ def test_mean_iou_mistakes():
     assert "per image" in _msg(day09.q4, per_image)
 
 
-def _defined(code, name):
-    torch = pytest.importorskip("torch")
-    namespace = {"np": np, "torch": torch, "nn": torch.nn, "F": torch.nn.functional, "____": ____}
-    exec(textwrap.dedent(code), namespace)
-    return namespace[name]
 
 
 @pytest.mark.parametrize("q", day09.ALL, ids=lambda q: q.name)
 def test_the_printed_solution_passes(q):
-    res = q.evaluate(_defined(q.solution_code, q.name))
+    res = q.evaluate(defined(q.solution_code, q.name))
     assert res.status == "correct", res.message
 
 
 @pytest.mark.parametrize("q", day09.ALL, ids=lambda q: q.name)
 def test_the_notebooks_starter_is_not_attempted(q):
-    cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text("utf-8"))["cells"] if c["cell_type"] == "code"]
-    starter = [c for c in cells if f"def {q.name}(" in c and ".check()" in c]
-    assert len(starter) == 1, f"one starter cell defines {q.name}"
-    code = "\n".join(line for line in starter[0].splitlines() if ".check()" not in line)
-    assert q.evaluate(_defined(code, q.name)).status == "not_attempted"
+    assert q.evaluate(defined(starter_code(NOTEBOOK.name, q.name), q.name)).status == "not_attempted"
 
 
 def test_a_check_leaves_the_global_random_states_unchanged():
