@@ -85,8 +85,10 @@ def test_answers_that_ignore_their_inputs_fail():
         g = f.reshape(4, 30)
         return g @ g.T / 30
 
-    # it crashes on the fresh inputs: the crash is reported (the engine does not add "new random inputs" then)
-    assert "cannot reshape" in _msg(day11.q4, fixed_shape)
+    # it crashes on most fresh inputs (the crash is reported); on a draw of 120 elements it reshapes
+    # but gives a Gram matrix of the wrong size, reported as a miss on new random inputs
+    msg = _msg(day11.q4, fixed_shape)
+    assert "cannot reshape" in msg or ("new random inputs" in msg and "wrong shape" in msg)
 
 
 def test_guided_step_matches_the_package_sampler():

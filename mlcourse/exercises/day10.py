@@ -448,7 +448,8 @@ class GRUStep(Exercise):
         return "the update gate z interpolates between the old state and the candidate."
 
     def fresh_args(self, rng):
-        B, E, H = (int(v) for v in rng.integers(2, 7, size=3))
+        B = int(rng.integers(4, 8))                   # more rows than the example's 3
+        E, H = (int(v) for v in rng.integers(2, 7, size=2))
         p = {f"W{g}": rng.normal(size=(E, H)) for g in "zrn"}
         p.update({f"U{g}": rng.normal(size=(H, H)) for g in "zrn"})
         p.update({f"b{g}": rng.normal(size=H) for g in "zrn"})
