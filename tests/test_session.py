@@ -94,11 +94,3 @@ def test_torch_and_tensorflow_load_together():
     assert out.returncode == 0 and out.stdout.split()[-1] == "ok", out.stderr[-2000:]
 
 
-def test_setup_explains_its_arguments(capsys):
-    from mlcourse import setup
-
-    assert setup("t", frameworks="torch", quiet=True).seed == 0  # one name, not its letters
-    with pytest.raises(TypeError, match="setup\\(seed=...\\) needs a whole number"):
-        setup("t", seed="0", quiet=True)
-    with pytest.raises(ValueError, match="unknown framework 'pytorch'"):
-        setup("t", frameworks="pytorch", quiet=True)
