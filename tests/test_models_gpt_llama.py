@@ -186,3 +186,42 @@ def test_targets_may_be_a_slice_of_the_batch(make):
     _, loss = model(b[:, :-1], b[:, 1:])
     _, want = model(b[:, :-1].contiguous(), b[:, 1:].contiguous())
     assert torch.isfinite(loss) and torch.equal(loss, want)
+
+
+@pytest.mark.parametrize("over,why", [
+    (dict(tie_word_embeddings=False), "tie_word_embeddings=False"),
+    (dict(scale_attn_by_inverse_layer_idx=True), "scale_attn_by_inverse_layer_idx=True"),
+    (dict(scale_attn_weights=False), "scale_attn_weights=False"),
+    (dict(activation_function="relu"), "activation_function='relu'"),
+])
+def test_gpt_from_hf_refuses_what_it_cannot_represent(over, why):
+    """A GPT-2 variant whose logits would silently differ is refused, with the reason."""
+    cfg = transformers.GPT2Config(vocab_size=61, n_positions=32, n_embd=48, n_layer=2, n_head=4, **over)
+    with pytest.raises(ValueError, match=why):
+        GPT.from_hf(transformers.GPT2LMHeadModel(cfg))
+
+
+@pytest.mark.parametrize("n_kv_head,tie", [(2, False), (1, True)])
+def test_llama_exports_to_hugging_face_and_back(tmp_path, n_kv_head, tie):
+    """Course Llama -> LlamaForCausalLM (config.json + safetensors) -> reloaded by transformers:
+    the same logits and the same greedy tokens; and back again to identical weights."""
+    ours = Llama(LlamaConfig(vocab_size=61, block_size=64, n_layer=2, n_head=4, n_kv_head=n_kv_head,
+                             n_embd=32, hidden_dim=88, rope_theta=500.0, norm_eps=1e-6,
+                             tie_embeddings=tie)).eval()
+    with torch.no_grad():
+        for name, p in ours.named_parameters():
+            if "norm" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    ours.to_hf().save_pretrained(tmp_path)
+    assert (tmp_path / "config.json").exists() and (tmp_path / "model.safetensors").exists()
+    hf = transformers.LlamaForCausalLM.from_pretrained(tmp_path).eval()
+    idx = torch.randint(0, 61, (2, 24))
+    with torch.no_grad():
+        torch.testing.assert_close(hf(idx).logits, ours(idx)[0], atol=1e-5, rtol=0)
+        want = ours.generate(idx[:1, :8], 20, temperature=0)
+        got = hf.generate(idx[:1, :8], attention_mask=torch.ones(1, 8, dtype=torch.long),
+                          max_new_tokens=20, do_sample=False, pad_token_id=0)
+    assert torch.equal(got, want)
+    back = Llama.from_hf(hf)
+    assert back.cfg == ours.cfg
+    assert all(torch.equal(a, b) for a, b in zip(back.state_dict().values(), ours.state_dict().values()))

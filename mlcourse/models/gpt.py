@@ -155,8 +155,18 @@ class GPT(nn.Module):
         transposed into ``nn.Linear``'s (out, in).
         """
         c = hf_model.config
+        problems = []
         if c.activation_function not in ("gelu_new", "gelu_pytorch_tanh"):
-            raise ValueError(f"unsupported activation {c.activation_function!r}")
+            problems.append(f"activation_function={c.activation_function!r} (the MLP here uses tanh-GELU)")
+        if not getattr(c, "tie_word_embeddings", True):
+            problems.append("tie_word_embeddings=False (the output layer here is the token embedding)")
+        if getattr(c, "scale_attn_by_inverse_layer_idx", False):
+            problems.append("scale_attn_by_inverse_layer_idx=True (scores are divided by sqrt(head size) only)")
+        if not getattr(c, "scale_attn_weights", True):
+            problems.append("scale_attn_weights=False (scores here are always divided by sqrt(head size))")
+        if problems:
+            raise ValueError("this Hugging Face GPT-2 config cannot be represented by mlcourse's GPT: "
+                             + "; ".join(problems))
         cfg = GPTConfig(vocab_size=c.vocab_size, block_size=c.n_positions, n_layer=c.n_layer,
                         n_head=c.n_head, n_embd=c.n_embd, layer_norm_eps=c.layer_norm_epsilon)
         model = cls(cfg)

@@ -63,6 +63,19 @@ class LlamaConfig:
                    n_embd=c.hidden_size, hidden_dim=c.intermediate_size, rope_theta=float(theta),
                    norm_eps=c.rms_norm_eps, tie_embeddings=bool(getattr(c, "tie_word_embeddings", False)))
 
+    def to_hf_config(self):
+        """The same sizes as a Hugging Face ``transformers.LlamaConfig`` (imports transformers)."""
+        import transformers
+
+        return transformers.LlamaConfig(
+            vocab_size=self.vocab_size, max_position_embeddings=self.block_size,
+            num_hidden_layers=self.n_layer, num_attention_heads=self.n_head,
+            num_key_value_heads=self.n_kv_head, hidden_size=self.n_embd,
+            intermediate_size=self.hidden_dim, rope_theta=self.rope_theta, rms_norm_eps=self.norm_eps,
+            tie_word_embeddings=self.tie_embeddings, hidden_act="silu", attention_bias=False,
+            mlp_bias=False, attention_dropout=0.0, bos_token_id=None, eos_token_id=None,
+            pad_token_id=None)
+
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
@@ -250,6 +263,24 @@ class Llama(nn.Module):
             if _ < max_new_tokens - 1:  # the last token needs no forward pass
                 logits, _ = self(nxt, caches=caches, start=idx.shape[1] - 1)
         return idx
+
+    def to_hf(self):
+        """This model as a Hugging Face ``LlamaForCausalLM`` with the same weights (in eval mode).
+
+        Save it with ``.save_pretrained(folder)`` (a ``config.json`` and ``model.safetensors``)
+        and any tool of the ecosystem can load it: ``LlamaForCausalLM.from_pretrained(folder)``.
+        """
+        import transformers
+
+        hf = transformers.LlamaForCausalLM(self.cfg.to_hf_config())
+        sd = hf.state_dict()
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                dst = name if name.startswith("lm_head") else "model." + name
+                sd[dst].copy_(p)
+        if self.cfg.tie_embeddings:
+            hf.tie_weights()
+        return hf.eval()
 
     @classmethod
     def from_hf(cls, hf_model) -> "Llama":
