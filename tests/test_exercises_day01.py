@@ -99,3 +99,90 @@ def test_a_grid_with_extra_axes_is_not_accepted():
 def test_a_bias_forgotten_in_dw_only_is_caught_on_the_example():
     msg = _msg(day01.q3, lambda x, y, w, b: (np.mean(2 * (w * x - y) * x), np.mean(2 * (w * x + b - y))))
     assert "dw is " in msg and "db is correct" in msg and "new random inputs" not in msg
+
+
+# -- Exercise 5: the gradient of the mean absolute error --------------------------------------
+
+def _r(x, y, w, b):
+    return w * x + b - y
+
+
+def test_mae_gradient_beginner_mistakes_are_named():
+    q = day01.q5
+    sign = lambda x, y, w, b: np.sign(_r(x, y, w, b))  # noqa: E731
+    # y - prediction instead of prediction - y: both signs flip
+    msg = _msg(q, lambda x, y, w, b: (np.mean(np.sign(y - w * x - b) * x), np.mean(np.sign(y - w * x - b))))
+    assert "wrong sign" in msg and "prediction minus target" in msg
+    # the x factor forgotten in dw
+    msg = _msg(q, lambda x, y, w, b: (np.mean(sign(x, y, w, b)), np.mean(sign(x, y, w, b))))
+    assert "x factor is missing" in msg
+    # the MSE's gradient, 2r, copied from Exercise 3
+    msg = _msg(q, lambda x, y, w, b: (np.mean(2 * _r(x, y, w, b) * x), np.mean(2 * _r(x, y, w, b))))
+    assert "gradient of the *MSE*" in msg
+    # r instead of sign(r)
+    assert "*sign* of r" in _msg(q, lambda x, y, w, b: (np.mean(_r(x, y, w, b) * x), np.mean(_r(x, y, w, b))))
+    # |r| instead of its derivative
+    msg = _msg(q, lambda x, y, w, b: (np.mean(np.abs(_r(x, y, w, b)) * x), np.mean(np.abs(_r(x, y, w, b)))))
+    assert "you used |r|" in msg
+    # the loss returned instead of its gradient
+    assert "the loss itself" in _msg(q, lambda x, y, w, b: np.mean(np.abs(_r(x, y, w, b))))
+    # sign of r*x
+    msg = _msg(q, lambda x, y, w, b: (np.mean(np.sign(_r(x, y, w, b) * x)), np.mean(sign(x, y, w, b))))
+    assert "sign of r·x" in msg
+    # a sum instead of a mean
+    msg = _msg(q, lambda x, y, w, b: (np.sum(sign(x, y, w, b) * x), np.sum(sign(x, y, w, b))))
+    assert "summed over the 20 points" in msg
+    # swapped, and one value per point
+    ref = q.reference()
+    assert "swapped" in _msg(q, lambda *a: ref(*a)[::-1])
+    msg = _msg(q, lambda x, y, w, b: (sign(x, y, w, b) * x, sign(x, y, w, b)))
+    assert "one value per point" in msg
+
+
+def test_mae_gradient_fixed_count_fails_on_fresh_inputs():
+    def by_twenty(x, y, w, b):
+        s = np.sign(w * x + b - y)
+        return np.sum(s * x) / 20, np.sum(s) / 20
+
+    msg = _msg(day01.q5, by_twenty)
+    assert "new random inputs" in msg and "divides by 20" in msg and "len(x)" in msg
+
+
+def test_mae_gradient_right_answers_pass():
+    q = day01.q5
+    assert q.evaluate(q.reference()).correct
+
+    def with_where(x, y, w, b):
+        s = np.where(w * x + b - y > 0, 1.0, -1.0)
+        return np.array([np.mean(s * x), np.mean(s)])
+
+    def float32(x, y, w, b):
+        x32, y32 = x.astype(np.float32), y.astype(np.float32)
+        s = np.sign(np.float32(w) * x32 + np.float32(b) - y32)
+        return np.mean(s * x32), np.mean(s)
+
+    def a_loop(x, y, w, b):
+        dw = db = 0.0
+        for xi, yi in zip(x, y):
+            r = w * xi + b - yi
+            dw += (1 if r > 0 else -1) * xi
+            db += 1 if r > 0 else -1
+        return dw / len(x), db / len(x)
+
+    for answer in (with_where, float32, a_loop):
+        res = q.evaluate(answer)
+        assert res.correct, (answer.__name__, res.message)
+
+
+def test_mae_gradient_solution_and_starter():
+    from exercise_helpers import defined, starter_code
+
+    q = day01.q5
+    assert q.evaluate(defined(q.solution_code, "mae_gradient")).correct
+    assert q.evaluate(defined(starter_code("01_line_fitting.ipynb", "mae_gradient"), "mae_gradient")).status \
+        == "not_attempted"
+
+
+def test_mae_gradient_with_the_loss_as_one_of_the_pair_is_named():
+    msg = _msg(day01.q5, lambda x, y, w, b: (np.mean(np.abs(w * x + b - y)), np.mean(np.sign(w * x + b - y))))
+    assert "is the loss" in msg

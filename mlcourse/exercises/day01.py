@@ -14,6 +14,8 @@ _X = np.linspace(-2, 2, 20)
 _Y3 = 1.5 * _X - 0.3 + _rng.normal(scale=0.1, size=_X.shape)     # Exercise 3's targets
 _X4 = _X + 3.0                                                    # not centred, so a forgotten centring shows
 _Y4 = -0.8 * _X4 + 2.5 + _rng.normal(scale=0.2, size=_X4.shape)  # Exercise 4's targets
+_X5 = _X + 1.0                                                    # Exercise 5: not centred, so dw != db
+_Y5 = 1.5 * _X5 - 0.3 + _rng.normal(scale=0.5, size=_X5.shape)   # residuals of both signs at (1.3, 0.1)
 
 
 def _fixed_count(out: np.ndarray, want, n: int, what: str, arg: str) -> None:
@@ -237,5 +239,92 @@ class LeastSquares(Exercise):
         check_close(as_array(out, "(w, b)"), np.array(want), "(w, b)", names=("w", "b"))
 
 
-q1, q2, q3, q4 = MSE(), PredictionsGrid(), Gradient(), LeastSquares()
-ALL = [q1, q2, q3, q4]
+class MAEGradient(Exercise):
+    name = "mae_gradient"
+    title = "Exercise 5 — the gradient of the mean absolute error"
+    hints = (
+        "Call the residual of each point r (its prediction w·x + b minus its target y). The loss is "
+        "the mean of |r|, and the derivative of a mean is the mean of the derivatives.",
+        "The derivative of |r| with respect to r is +1 where r > 0 and -1 where r < 0, whatever the "
+        "size of r: `np.sign` gives exactly that, one ±1 per point. It is not 2r (that belongs to "
+        "the square) and not |r| itself.",
+        "Chain rule: ∂r/∂w = x and ∂r/∂b = 1, so each point adds its sign times its x to dw, and just "
+        "its sign to db. Average both over the points with `np.mean` (not a fixed count), and "
+        "return dw first, then db.",
+    )
+    solution_code = """
+        def mae_gradient(x, y, w, b):
+            r = w * x + b - y                        # residuals, one per point
+            return np.mean(np.sign(r) * x), np.mean(np.sign(r))
+    """
+
+    def reference(self):
+        def g(x, y, w, b):
+            s = np.sign(w * x + b - y)
+            return np.mean(s * x), np.mean(s)
+        return g
+
+    def verify(self, fn):
+        x, y, w, b = _X5, _Y5, 1.3, 0.1
+        arr = as_array(call(fn, x.copy(), y.copy(), w, b, what="`mae_gradient`"), "the gradient (dw, db)")
+        r = w * x + b - y
+        s = np.sign(r)
+        want = np.array([np.mean(s * x), np.mean(s)])
+        if arr.ndim == 2 and arr.shape == (2, len(x)):
+            raise Wrong(f"each of dw and db must be one number, but you returned one value per point "
+                        f"(shape {arr.shape}): average over the points with np.mean.")
+        if arr.size == 1 and np.isclose(arr.ravel()[0], np.mean(np.abs(r))):
+            raise Wrong("you returned the loss itself (the mean absolute error). The exercise asks for "
+                        "its *gradient*: two numbers, how fast the loss changes with w and with b.")
+        if arr.size == 2:
+            got = arr.ravel()
+
+            def near(*values):
+                return np.allclose(got, values, rtol=1e-4, atol=1e-7)
+
+            if near(*-want):
+                raise Wrong("both values have the wrong sign. The residual is prediction minus target, "
+                            "r = w·x + b - y; with y - (w·x + b) every sign flips, and the gradient "
+                            "would point downhill instead of uphill.")
+            if near(*want[::-1]):
+                raise Wrong("dw and db are swapped: return `dw, db` in that order.")
+            if near(np.mean(2 * r * x), np.mean(2 * r)):
+                raise Wrong("that is the gradient of the *MSE* (2·r per point). For the absolute value "
+                            "the derivative is the sign of r, ±1, whatever the size of r.")
+            if near(np.mean(r * x), np.mean(r)):
+                raise Wrong("you used the residual r itself; the derivative of |r| is the *sign* of r "
+                            "(+1 or -1), not r. (r would be the derivative of r²/2.)")
+            if near(np.mean(np.abs(r) * x), np.mean(np.abs(r))):
+                raise Wrong("you used |r| where its derivative belongs: the slope of |r| is +1 for r > 0 "
+                            "and -1 for r < 0, i.e. `np.sign(r)`.")
+            if near(np.mean(s), np.mean(s)):
+                raise Wrong("dw equals db: the x factor is missing in dw. By the chain rule ∂r/∂w = x, "
+                            "so each point's sign is multiplied by its x before averaging.")
+            if np.isclose(got[0], np.mean(np.sign(r * x))) and np.isclose(got[1], want[1]):
+                raise Wrong("dw takes the sign of r·x; only r goes through the sign, and x multiplies "
+                            "the result: the mean of sign(r)·x.")
+            if near(*(len(x) * want)):
+                raise Wrong(f"your values are {len(x)} times too large: you summed over the {len(x)} "
+                            "points instead of averaging (the loss is a *mean*, so is its gradient).")
+            if np.any(np.isclose(got, np.mean(np.abs(r)), rtol=1e-6)) and not np.any(np.isclose(want, np.mean(np.abs(r)))):
+                raise Wrong("one of your two numbers is the loss (the mean of |r|), not a derivative: "
+                            "return dw and db, both computed from the sign of the residuals.")
+        check_close(arr, want, "the gradient (dw, db)", names=("dw", "db"))
+        return ("every point pulls with the same force ±1, however far it is: that is why the L1 line "
+                "ignores outliers.")
+
+    def fresh_args(self, rng):
+        n = int(rng.integers(5, 15))                   # never the example's 20 points
+        self._n = n
+        x = rng.uniform(-3, 3, size=n) + rng.uniform(-1, 2)
+        y = rng.normal() * x + rng.normal() + rng.normal(scale=0.5, size=n)
+        return x, y, float(rng.normal()), float(rng.normal())
+
+    def fresh_compare(self, out, want):
+        arr = as_array(out, "the gradient (dw, db)")
+        _fixed_count(arr.reshape(-1) if arr.size == 2 else arr, want, self._n, "`mae_gradient`", "x")
+        check_close(arr, np.array(want), "the gradient (dw, db)", names=("dw", "db"))
+
+
+q1, q2, q3, q4, q5 = MSE(), PredictionsGrid(), Gradient(), LeastSquares(), MAEGradient()
+ALL = [q1, q2, q3, q4, q5]
