@@ -216,3 +216,63 @@ def test_centred_gradient_roundoff_restore_and_precedence_are_explained():
             g[i] = (fp - fm) / 2 * eps
         return g
     assert "/ (2 * eps)" in _bad(day04.q4, precedence)
+
+
+def test_poly_features_mistakes():
+    q = day04.q5
+    assert "constant column of ones" in _msg(q, lambda x, d: np.column_stack([x ** k for k in range(1, d + 1)]))
+    assert "count to degree + 1" in _msg(q, lambda x, d: np.column_stack([x ** k for k in range(d)]))
+    assert "transposed" in _msg(q, lambda x, d: np.array([x ** k for k in range(d + 1)]))
+    assert "only the highest power" in _msg(q, lambda x, d: x ** d)
+    assert "only the highest power" in _msg(q, lambda x, d: (x ** d)[:, None])
+    assert "increasing=True" in _msg(q, lambda x, d: np.vander(x, d + 1))
+    assert "one power too high" in _msg(q, lambda x, d: x[:, None] ** np.arange(1, d + 2))
+    assert "x[:, None]" in _msg(q, lambda x, d: x ** np.arange(d + 1))
+
+    def rescaled(x, d):                             # what Polynomial.fit does inside, but not asked for here
+        x = 2 * (x - x.min()) / (x.max() - x.min()) - 1
+        return x[:, None] ** np.arange(d + 1)
+    assert "rescaled x to [-1, 1]" in _msg(q, rescaled)
+
+    def int_matrix(x, d):                           # an integer table cuts every power to a whole number
+        F = np.ones((len(x), d + 1), dtype=int)
+        for k in range(1, d + 1):
+            F[:, k] = x ** k
+        return F
+    assert "whole numbers only" in _msg(q, int_matrix)
+
+    # no conversion to float: right for float x, but 19**15 overflows int64 for x = np.arange(20)
+    msg = _msg(q, lambda x, d: x[:, None] ** np.arange(d + 1))
+    assert "int64" in msg and "np.asarray(x, dtype=float)" in msg
+
+    def float_table_int_powers(x, d):               # the table is float, but x**k was computed in int64
+        F = np.ones((len(x), d + 1))
+        for k in range(1, d + 1):
+            F[:, k] = x ** k
+        return F
+    assert "wraps around" in _msg(q, float_table_int_powers)
+    assert "int64" in _msg(q, lambda x, d: np.vander(x, d + 1, increasing=True))
+
+    # degree 0 must still be a table of one column
+    assert "degree 0" in _msg(q, lambda x, d: np.ones(len(x)) if d == 0 else day04._ref_poly_features(x, d))
+
+
+def test_poly_features_right_answers_pass():
+    q = day04.q5
+    assert q.evaluate(q.reference()).correct
+    assert q.evaluate(lambda x, d: np.vander(np.asarray(x, dtype=float), d + 1, increasing=True)).correct
+    assert q.evaluate(lambda x, d: np.polynomial.polynomial.polyvander(x, d)).correct
+    assert q.evaluate(lambda x, d: np.stack([np.asarray(x, float) ** k for k in range(d + 1)], axis=1)).correct
+
+    def loop(x, d):
+        F = np.ones((len(x), d + 1))
+        for k in range(1, d + 1):
+            F[:, k] = F[:, k - 1] * x               # x**k as a running product, in float
+        return F
+    assert q.evaluate(loop).correct
+    # float32 answers are right too
+    assert q.evaluate(lambda x, d: np.asarray(x, np.float32)[:, None] ** np.arange(d + 1, dtype=np.float32)).correct
+    # fresh inputs vary N and the degree
+    rng = np.random.default_rng(0)
+    shapes = {(len(x), d) for x, d in (q.fresh_args(rng) for _ in range(30))}
+    assert len(shapes) > 10

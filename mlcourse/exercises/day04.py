@@ -415,5 +415,108 @@ def _forward_difference(f, x, eps=1e-6):
     return grad
 
 
-q1, q2, q3, q4 = SoftmaxCEGrad(), BCEFromLogits(), DenseBackward(), CentredGradient()
-ALL = [q1, q2, q3, q4]
+def _ref_poly_features(x, degree):
+    return np.asarray(x, dtype=np.float64)[:, None] ** np.arange(degree + 1)
+
+
+class PolyFeatures(Exercise):
+    name = "poly_features"
+    title = "Exercise 5 — the design matrix of a polynomial"
+    hints = (
+        "The design matrix has one row per example and one column per power: row n is "
+        "[1, x_n, x_n², …, x_n^degree]. A polynomial of degree d has d + 1 coefficients w_0 … w_d, so "
+        "the result has shape (N, degree + 1), and its first column is all ones (x to the power 0).",
+        "Broadcasting builds the whole table at once: the N values of x as a column, shape (N, 1), "
+        "raised to a row of the exponents 0, 1, …, degree, shape (degree + 1,), give (N, degree + 1). "
+        "`x[:, None]` turns x into a column; `np.arange(k)` counts 0 … k - 1, one short of k.",
+        "Integers are a trap: for x = np.arange(20), 19 to the power 15 is about 1.5e19, more than the "
+        "largest int64 (9.2e18), and NumPy wraps around without a warning. Turn x into a float array "
+        "first (np.asarray with dtype=float). `np.vander` works too, but it puts the highest power "
+        "first unless you pass increasing=True.",
+    )
+    solution_code = """
+        def poly_features(x, degree):
+            x = np.asarray(x, dtype=float)               # floats: no integer overflow
+            return x[:, None] ** np.arange(degree + 1)   # (N, 1) ** (degree + 1,) -> (N, degree + 1)
+    """
+
+    def reference(self):
+        return _ref_poly_features
+
+    def _call(self, fn, x, degree):
+        try:
+            return call(fn, x, degree, what="`poly_features`")
+        except Wrong as exc:
+            if "broadcast" not in str(exc):
+                raise
+            raise Wrong(f"`poly_features` raised a broadcasting error for x of shape {x.shape} and degree "
+                        f"{degree}: x, shape ({len(x)},), and the {degree + 1} exponents, shape ({degree + 1},), "
+                        "are two rows that do not fit together. Make x a column first, `x[:, None]` of shape "
+                        f"({len(x)}, 1): then the powers broadcast to the table ({len(x)}, {degree + 1}).") from None
+
+    def verify(self, fn):
+        x = np.array([-1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
+        want = _ref_poly_features(x, 3)                                   # (6, 4)
+        what = "the design matrix for x = [-1, -0.5, 0, 0.5, 1, 2] and degree 3"
+        a = as_array(self._call(fn, x.copy(), 3), what)
+        if a.shape == (4, 6) and np.allclose(a.T, want):
+            raise Wrong("the matrix is transposed: you built one row per power, shape (degree + 1, N) = (4, 6). "
+                        "The design matrix has one row per example, shape (N, degree + 1) = (6, 4), so that "
+                        "`F @ w` gives one prediction per example. `np.array([x**k for k in ...])` stacks the "
+                        "powers as rows: use `np.stack(..., axis=1)` (or add `.T`).")
+        if a.size == 6 and np.allclose(a.ravel(), x ** 3):
+            raise Wrong("you returned only the highest power, x**degree. The design matrix holds *every* "
+                        "power from x**0 = 1 to x**degree, one per column: shape (N, degree + 1) = (6, 4).")
+        if a.shape == (6, 3) and np.allclose(a, want[:, 1:]):
+            raise Wrong("the constant column of ones (x**0) is missing: your columns are x, x², x³. "
+                        "Without it the polynomial has no intercept w_0 and must pass through 0 at x = 0. "
+                        "Start the powers at 0, so degree 3 gives 4 columns.")
+        if a.shape == (6, 3) and np.allclose(a, want[:, :3]):
+            raise Wrong("the last column, x**degree, is missing: you have the powers 0, 1, 2 only. "
+                        "`range(degree)` and `np.arange(degree)` stop at degree - 1; a polynomial of degree 3 "
+                        "has the 4 powers 0, 1, 2, 3: count to degree + 1.")
+        if a.shape == (6, 4):
+            if np.allclose(a, want[:, ::-1]):
+                raise Wrong("the columns are in reverse order, x³, x², x, 1: that is what `np.vander(x, n)` "
+                            "gives by default. The exercise asks for 1, x, x², x³ (the column k holds x**k): "
+                            "pass `increasing=True`, or build the powers yourself.")
+            if np.allclose(a, x[:, None] ** np.arange(1, 5)):
+                raise Wrong("your columns are x, x², x³, x⁴: one power too high each. Start at the power 0 "
+                            "(the column of ones) and stop at x**degree: the exponents 0, 1, …, degree.")
+            scaled = 2 * (x - x.min()) / (x.max() - x.min()) - 1
+            if np.allclose(a, _ref_poly_features(scaled, 3)):
+                raise Wrong("you rescaled x to [-1, 1] before taking the powers. That is what "
+                            "`Polynomial.fit` does inside (Section 9), but it is a separate step: "
+                            "`poly_features` takes the powers of x exactly as it is given.")
+            if np.allclose(a, np.trunc(want)):
+                raise Wrong("your matrix holds whole numbers only: 0.5² = 0.25 became 0 and (-0.5)³ became 0. "
+                            "It was created with an integer dtype (e.g. `np.ones(..., dtype=int)`, or "
+                            "`np.ones_like(x)` of an integer array), so every float stored in it was cut "
+                            "to an integer. Create it as floats: `np.ones((len(x), degree + 1))` is float "
+                            "by default.")
+        check_close(a, want, what)
+        a0 = as_array(self._call(fn, x.copy(), 0), "the design matrix for degree 0")
+        check_shape(a0, (6, 1), "the design matrix for degree 0 (one column of ones)")
+        check_close(a0, np.ones((6, 1)), "the design matrix for degree 0 (one column of ones)")
+        xi = np.arange(20)                                                # integers, as np.arange gives them
+        big = as_array(self._call(fn, xi.copy(), 15), "the design matrix for x = np.arange(20), degree 15")
+        want_big = _ref_poly_features(xi, 15)
+        with np.errstate(over="ignore"):
+            wrapped = (xi[:, None] ** np.arange(16)).astype(np.float64)  # int64 powers, wrapped around
+        if big.shape == want_big.shape and not np.allclose(big, want_big) and np.allclose(big, wrapped):
+            raise Wrong(f"right for float x, but wrong for the integers x = np.arange(20) with degree 15: "
+                        f"your 19**15 is {big[19, 15]:.4g} instead of {want_big[19, 15]:.4g}. With an integer "
+                        "x the powers are computed in int64, whose largest value is about 9.2e18, and NumPy "
+                        "wraps around silently when it is exceeded. Convert x to floats first: "
+                        "`x = np.asarray(x, dtype=float)`.")
+        check_close(big, want_big, "the design matrix for x = np.arange(20), degree 15")
+        return ("the design matrix [1, x, …, x^degree]: `np.linalg.lstsq(F, y, rcond=None)[0]` gives the "
+                "least-squares coefficients w_0 … w_degree of a polynomial fit.")
+
+    def fresh_args(self, rng):
+        n, degree = int(rng.integers(3, 11)), int(rng.integers(0, 7))
+        return rng.normal(size=n) * 1.5, degree
+
+
+q1, q2, q3, q4, q5 = SoftmaxCEGrad(), BCEFromLogits(), DenseBackward(), CentredGradient(), PolyFeatures()
+ALL = [q1, q2, q3, q4, q5]
