@@ -21,7 +21,7 @@ from .profiles import PROFILES, ProfileError, active_profile, pick
 from .session import Session, seed_everything, setup
 
 _SUBMODULES = {"data", "generators", "plots", "exercises", "timing", "colab", "net", "models",
-               "checkpoint"}
+               "checkpoint", "shapes"}
 
 
 def __getattr__(name: str) -> Any:

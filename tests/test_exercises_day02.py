@@ -164,3 +164,99 @@ def test_count_params_loop_mistakes_are_named():
     assert "`total += ...`" in _msg2(day02.q4, lambda s: _loop(s, "assign"))
     assert "last layer is missing" in _msg2(day02.q4, lambda s: _loop(s[:-1], "add"))
     assert "last layer is missing" not in _msg2(day02.q4, lambda s: int(np.prod(s)))  # 32 = 12 + 20 by chance
+
+
+# -- Exercise 5: channels last -> channels first, with an assert -------------------------------
+
+def _asserting(convert):
+    """A beginner's answer: the right assert, then ``convert`` (the part under test)."""
+    def to_channels_first(images):
+        assert images.ndim == 4, f"expected a batch (N, H, W, C), got shape {images.shape}"
+        return convert(images)
+    return to_channels_first
+
+
+def test_channels_first_right_answers_pass():
+    import torch
+
+    from exercise_helpers import defined, starter_code
+
+    q = day02.q5
+    assert q.evaluate(q.reference()).correct
+    assert q.evaluate(defined(q.solution_code, q.name)).correct
+    assert q.evaluate(_asserting(lambda x: x.transpose(0, 3, 1, 2))).correct
+    assert q.evaluate(_asserting(lambda x: np.moveaxis(x, -1, 1))).correct
+    assert q.evaluate(_asserting(lambda x: torch.from_numpy(x).permute(0, 3, 1, 2))).correct
+    assert q.evaluate(_asserting(lambda x: np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2))).astype(np.float32))).correct
+
+    def raises_value_error(images):                  # its own error with the shape: as good as an assert
+        if images.ndim != 4:
+            raise ValueError(f"need (N, H, W, C), got {images.shape}")
+        return np.transpose(images, (0, 3, 1, 2))
+
+    assert q.evaluate(raises_value_error).correct
+    starter = defined(starter_code("02_how_deep_learning_works.ipynb", q.name), q.name)
+    assert q.evaluate(starter).status == "not_attempted"
+
+
+def test_channels_first_mistakes_are_named():
+    q = day02.q5
+    msg = _msg(q, _asserting(lambda x: x.reshape(x.shape[0], x.shape[3], x.shape[1], x.shape[2])))
+    assert "pixels are scrambled" in msg and "`reshape`" in msg and "(2, 3, 4, 5) is right" in msg
+    assert "Height and width are swapped" in _msg(q, _asserting(lambda x: np.transpose(x, (0, 3, 2, 1))))
+    assert "Height and width are swapped" in _msg(q, _asserting(lambda x: np.swapaxes(x, 1, 3)))
+    assert "the other way" in _msg(q, _asserting(lambda x: np.transpose(x, (0, 2, 3, 1))))
+    assert "reverses *all* the axes" in _msg(q, _asserting(lambda x: x.T))
+    assert "batch axis N must stay first" in _msg(q, _asserting(lambda x: np.transpose(x, (3, 0, 1, 2))))
+    assert "batch axis N must stay first" in _msg(q, _asserting(lambda x: np.moveaxis(x, -1, 0)))
+    msg = _msg(q, _asserting(lambda x: np.transpose(x, (2, 0, 1))))
+    assert "single image" in msg and "name all four" in msg
+    import torch
+
+    assert "name all four" in _msg(q, _asserting(lambda x: torch.from_numpy(x).permute(2, 0, 1)))
+    assert "`.permute` is a method of torch tensors" in _msg(q, _asserting(lambda x: x.permute(0, 3, 1, 2)))
+    assert "unchanged" in _msg(q, _asserting(lambda x: x))
+
+
+def test_channels_first_assert_mistakes_are_named():
+    q = day02.q5
+    msg = _msg(q, lambda x: np.moveaxis(x, -1, 1))                   # right on batches, no assert
+    assert "without complaint" in msg and "(4, 3, 5)" in msg and "assert" in msg
+    msg = _msg(q, lambda x: np.transpose(x, (0, 3, 1, 2)))           # no assert: NumPy's own error
+    assert "library's own error" in msg and "axes don't match" in msg
+
+    # defined outside this module: pytest rewrites the asserts of test files (and their messages)
+    from exercise_helpers import defined
+
+    silent = defined("""
+        def silent(images):
+            assert images.ndim == 4
+            return np.transpose(images, (0, 3, 1, 2))
+    """, "silent")
+    assert "empty message" in _msg(q, silent)
+    vague = defined("""
+        def vague(images):
+            assert images.ndim == 4, "wrong shape"
+            return np.transpose(images, (0, 3, 1, 2))
+    """, "vague")
+    msg = _msg(q, vague)
+    assert "'wrong shape'" in msg and "does not show the shape" in msg
+    wrong_condition = defined("""
+        def wrong_condition(images):
+            assert images.ndim == 3, f"got {images.shape}"
+            return np.transpose(images, (0, 3, 1, 2))
+    """, "wrong_condition")
+    msg = _msg(q, wrong_condition)
+    assert "your own assert stopped a correct batch of shape (2, 4, 5, 3)" in msg
+
+
+def test_channels_first_fresh_inputs():
+    q = day02.q5
+    fixed = q.reference()(np.random.default_rng(5).integers(0, 256, size=(2, 4, 5, 3), dtype=np.uint8))
+
+    def memorised(images):
+        assert images.ndim == 4, f"got {images.shape}"
+        return fixed
+
+    msg = _msg(q, memorised)
+    assert "new random inputs" in msg and "wrong shape" in msg

@@ -1,6 +1,9 @@
-"""Exercises of Day 02 -- how deep learning works (layers, softmax, normalisation, parameters)."""
+"""Exercises of Day 02 -- how deep learning works (layers, softmax, normalisation, parameters, shapes)."""
 
 from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
 
 import numpy as np
 
@@ -309,5 +312,162 @@ class CountParams(Exercise):
         check_close(out, want, f"count_params({self._sizes})")
 
 
-q1, q2, q3, q4 = DenseForward(), SoftmaxRows(), Standardize(), CountParams()
-ALL = [q1, q2, q3, q4]
+class _Raised(NamedTuple):
+    """What the learner's function raised (instead of returning), for the checks below."""
+
+    kind: str
+    message: str
+
+
+_LETTERS = "NHWC"
+_TARGET = (0, 3, 1, 2)                      # (N, H, W, C) -> (N, C, H, W)
+
+
+def _axes(perm) -> str:
+    return "(" + ", ".join(_LETTERS[p] for p in perm) + ")"
+
+
+class ChannelsFirst(Exercise):
+    name = "to_channels_first"
+    title = "Exercise 5 — channels last to channels first, with an assert"
+    hints = (
+        "Nothing about the pixels changes, only the order of the axes: the batch axis stays first "
+        "and the channel axis, now last (position 3), must move to position 1, in front of height and width.",
+        "Moving axes is a transpose with an explicit order: `np.transpose(a, order)` puts axis "
+        "`order[k]` of `a` at position k. Write down the source position of N, C, H and W. "
+        "(A reshape would keep the right shape but scramble the pixels.)",
+        "Before transposing, check the input: a batch has exactly 4 axes, so `images.ndim` must be 4. "
+        "Write an `assert` on that with an f-string message after the comma that prints "
+        "`images.shape`, so a single image (H, W, C) stops with a message saying what came in.",
+    )
+    solution_code = """
+        def to_channels_first(images):
+            assert images.ndim == 4, f"expected a batch (N, H, W, C), got shape {images.shape}"
+            return np.transpose(images, (0, 3, 1, 2))
+    """
+
+    def reference(self):
+        def to_channels_first(images):
+            assert images.ndim == 4, f"expected a batch (N, H, W, C), got shape {images.shape}"
+            return np.transpose(images, _TARGET)
+        return to_channels_first
+
+    @staticmethod
+    def _probe(fn, catch_all: bool):
+        """``fn`` that returns a :class:`_Raised` instead of raising an AssertionError (or anything)."""
+        def probe(images):
+            try:
+                return fn(images)
+            except NotImplementedError:
+                raise
+            except AssertionError as exc:
+                return _Raised("AssertionError", str(exc))
+            except Exception as exc:
+                if not catch_all:
+                    raise
+                return _Raised(type(exc).__name__, str(exc))
+        return probe
+
+    def _judge_batch(self, x: np.ndarray, out) -> None:
+        """Name the mistake of ``out``, the answer's result on the batch ``x`` (N, H, W, C)."""
+        n, h, w, c = x.shape
+        target = (n, c, h, w)
+        if isinstance(out, _Raised):
+            raise Wrong(f"your own assert stopped a correct batch of shape {x.shape} (N, H, W, C)"
+                        f"{': ' + repr(out.message) if out.message else ''}. Check its condition: a "
+                        "batch of images has 4 axes, so the test is on `images.ndim == 4`.")
+        if hasattr(out, "shape") and not hasattr(out, "detach") and not isinstance(out, np.ndarray):
+            out = np.asarray(out)
+        arr = as_array(out, "the result")
+        if arr.shape == x.shape and np.array_equal(arr, x):
+            raise Wrong(f"your function returns the batch unchanged, shape {x.shape} = (N, H, W, C): the "
+                        f"channel axis must move to position 1, giving (N, C, H, W) = {target}.")
+        if arr.shape == target and np.array_equal(arr.ravel(), x.ravel()):
+            moved = float(np.mean(arr != np.transpose(x, _TARGET)))
+            raise Wrong(f"the shape {target} is right, but the pixels are scrambled ({moved:.0%} of the "
+                        "values sit in the wrong place): `reshape` keeps the numbers in their memory order "
+                        "and only cuts them up differently, so channel 0 of the result is not the red "
+                        "channel. To *move* an axis use `np.transpose(images, (0, 3, 1, 2))` (or "
+                        "`.permute(0, 3, 1, 2)` on a torch tensor).")
+        if arr.size == x.size and arr.shape != x.shape and np.array_equal(arr.ravel(), x.ravel()):
+            raise Wrong(f"you reshaped the batch to {arr.shape}: a reshape never moves a pixel, it only "
+                        "cuts the same row of numbers differently. Move the channel axis with "
+                        f"`np.transpose(images, (0, 3, 1, 2))` to get {target}.")
+        for perm in itertools.permutations(range(4)):
+            if perm == _TARGET or perm == (0, 1, 2, 3):
+                continue
+            moved = np.transpose(x, perm)
+            if arr.shape != moved.shape or not np.array_equal(arr, moved):
+                continue
+            got = f"your result's axes are {_axes(perm)}, shape {arr.shape}; the target is (N, C, H, W), shape {target}."
+            if perm == (0, 3, 2, 1):
+                raise Wrong(f"{got} Height and width are swapped, so every image is flipped about its "
+                            "diagonal (`swapaxes(1, 3)` does this): the order of the axes must be (0, 3, 1, 2).")
+            if perm == (0, 2, 3, 1):
+                raise Wrong(f"{got} `(0, 2, 3, 1)` is the conversion the other way, from channels first to "
+                            "channels last. In `np.transpose(a, order)`, `order[k]` says which axis of the "
+                            "*input* goes to position k: (0, 3, 1, 2).")
+            if perm == (3, 2, 1, 0):
+                raise Wrong(f"{got} `.T` reverses *all* the axes; name the order you want instead: (0, 3, 1, 2).")
+            if perm[0] != 0:
+                raise Wrong(f"{got} The batch axis N must stay first (each example is one entry of axis 0): "
+                            "only the channel axis moves, from the last position to position 1.")
+            raise Wrong(f"{got} Write the order as the source position of each output axis: N is at 0, "
+                        "C at 3, H at 1, W at 2.")
+        check_close(arr, np.transpose(x, _TARGET), "the result")
+
+    def verify(self, fn):
+        if not callable(fn):
+            raise Wrong(f"`{self.name}` should be a function, but it is a {type(fn).__name__}.")
+        x = np.random.default_rng(5).integers(0, 256, size=(2, 4, 5, 3), dtype=np.uint8)
+        try:
+            out = call(self._probe(fn, catch_all=False), x, what=f"`{self.name}`")
+        except Wrong as exc:
+            text = str(exc)
+            if "axes don't match" in text or "len(dims)" in text:
+                raise Wrong(f"on a batch of shape {x.shape} your transpose names 3 axes: that is the order "
+                            "for a single image, (H, W, C) -> (C, H, W). A batch has 4 axes and the "
+                            "batch axis stays first: name all four.") from None
+            if "has no attribute 'permute'" in text:
+                raise Wrong("`.permute` is a method of torch tensors; `images` is a NumPy array: use "
+                            "`np.transpose(images, ...)` (or `images.transpose(...)`) with the same order.") from None
+            raise
+        self._judge_batch(x, out)
+        one = x[0]                                               # a single image, no batch axis
+        got = call(self._probe(fn, catch_all=True), one, what=f"`{self.name}`")
+        shape = str(one.shape)
+        if isinstance(got, _Raised):
+            if shape in got.message or str(list(one.shape)) in got.message:
+                return ("channel axis moved, pixels in place, and a single image is refused with its shape "
+                        "in the message: the error says what came in.")
+            if got.kind == "AssertionError" and not got.message.strip():
+                raise Wrong(f"your assert stops a single image of shape {shape}, but with an empty message: "
+                            "add one after a comma, an f-string that shows `images.shape` "
+                            "(e.g. `f\"expected (N, H, W, C), got {images.shape}\"`).")
+            if got.kind == "AssertionError":
+                raise Wrong(f"your assert stops a single image of shape {shape}, but its message, "
+                            f"{got.message!r}, does not show the shape that came in: put "
+                            "`{images.shape}` in an f-string message, so whoever reads it knows what to fix.")
+            raise Wrong(f"given a single image of shape {shape} (no batch axis), your function stops with "
+                        f"the library's own error, {got.kind}: {got.message[:80]!r}, which does not say what "
+                        "was expected. Start the function with an `assert` on `images.ndim` and a message "
+                        "that shows `images.shape`.")
+        got_shape = tuple(getattr(got, "shape", ()))
+        raise Wrong(f"given a single image of shape {shape} (no batch axis), your function returned "
+                    f"{'an array of shape ' + str(got_shape) if got_shape else 'a result'} without complaint. "
+                    "That is how silent shape bugs start (e.g. `np.moveaxis(img, -1, 1)` on (H, W, C) gives "
+                    "(H, C, W)). Start the function with an `assert` that a batch has 4 axes, with a message "
+                    "that shows `images.shape`.")
+
+    def fresh_args(self, rng):
+        n = int(rng.integers(2, 6))
+        h, w = (int(v) for v in rng.choice(np.arange(3, 10), size=2, replace=False))
+        c = int(rng.integers(2, 5))
+        return (rng.integers(0, 256, size=(n, h, w, c), dtype=np.uint8),)
+
+    def fresh_compare(self, out, want):
+        check_close(out, want, "the result")
+
+
+q1, q2, q3, q4, q5 = DenseForward(), SoftmaxRows(), Standardize(), CountParams(), ChannelsFirst()
+ALL = [q1, q2, q3, q4, q5]
