@@ -15,7 +15,7 @@ def _msg(q, answer):
     return res.message
 
 
-# The notebook's own Value class (Day 06, Section 4), run in a namespace of its own, as in the
+# The notebook's own Value class (Day 06, Section 6), run in a namespace of its own, as in the
 # notebook: a learner's function defined next to it sees *this* Value in its globals.
 NOTEBOOK_VALUE = '''
 import math
@@ -81,17 +81,104 @@ def notebook(code: str, name: str):
     return ns[name]
 
 
-def test_pairwise_distance_mistakes():
-    ref = day06.q1.reference()
-    msg = _msg(day06.q1, lambda A, B: ref(B, A))
-    assert "expected (5, 4), got (4, 5)" in msg and "transposed" in msg
-    assert "*squares*" in _msg(day06.q1, lambda A, B: np.sqrt(ref(A, B)))
-    assert "without squaring" in _msg(day06.q1, lambda A, B: (A[:, None] - B[None]).sum(-1))
-    assert "expected (5, 4)" in _msg(day06.q1, lambda A, B: ((A[:, None] - B[None]) ** 2).sum(1))
-    # an answer computed from the example's numbers (not its arguments) fails on fresh inputs
-    rng = np.random.default_rng(6)
-    A0, B0 = rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
-    assert "new random inputs" in _msg(day06.q1, lambda A, B: ref(A0, B0))
+# -- Exercise 1: the Jacobian by forward mode ---------------------------------------------------
+def _jac(tangent="onehot", stack_axis=1, keep=1, loop="inputs", single=False):
+    """A learner's ``jacobian_by_jvp``, right by default; each keyword is one typical mistake."""
+    import jax
+    import jax.numpy as jnp
+
+    def jacobian_by_jvp(f, x):
+        x = jnp.asarray(x)
+        n = x.shape[0]
+        m = f(x).shape[0]
+        if single:                                      # one jvp with a vector of ones
+            return jax.jvp(f, (x,), (jnp.ones_like(x),))[keep]
+        columns = []
+        for j in range(m if loop == "outputs" else n):
+            if tangent == "int":
+                e = [0] * n
+                e[j] = 1
+                v = jnp.array(e)                        # an int32/int64 tangent
+            elif tangent == "float32":
+                v = jnp.eye(n, dtype=jnp.float32)[j]
+            elif tangent == "identity":
+                v = jnp.eye(n, dtype=x.dtype)           # the whole identity at once
+            else:
+                v = jnp.zeros_like(x).at[j].set(1.0)
+            columns.append(jax.jvp(f, (x,), (v,))[keep])
+        return jnp.stack(columns, axis=stack_axis) if stack_axis is not None else jnp.array(columns)
+    return jacobian_by_jvp
+
+
+def test_jacobian_by_jvp_right_answers():
+    import jax
+    import jax.numpy as jnp
+
+    assert day06.q1.evaluate(_jac()).correct
+    assert day06.q1.evaluate(lambda f, x: jax.jacfwd(f)(x)).correct
+    assert day06.q1.evaluate(lambda f, x: jax.jacrev(f)(x)).correct      # reverse mode: right too
+    # the same loop with the eye's rows, or a float32 computation, is right as well
+    assert day06.q1.evaluate(lambda f, x: jnp.stack(
+        [jax.jvp(f, (jnp.asarray(x),), (jnp.eye(len(x), dtype=jnp.asarray(x).dtype)[j],))[1]
+         for j in range(len(x))], axis=1)).correct
+    x32 = lambda x: jnp.asarray(x, dtype=jnp.float32)
+    assert day06.q1.evaluate(lambda f, x: jnp.stack(
+        [jax.jvp(f, (x32(x),), (jnp.zeros_like(x32(x)).at[j].set(1.0),))[1] for j in range(len(x))],
+        axis=1)).correct
+    solution = notebook("import jax\nimport jax.numpy as jnp\n"
+                        + day06.q1.solution_code.replace("\n        ", "\n"), "jacobian_by_jvp")
+    assert day06.q1.evaluate(solution).correct
+
+
+def test_jacobian_by_jvp_mistakes():
+    msg = _msg(day06.q1, _jac(stack_axis=0))
+    assert "transposed" in msg and "axis=1" in msg
+    assert "transposed" in _msg(day06.q1, _jac(stack_axis=None))          # jnp.array(columns)
+    msg = _msg(day06.q1, _jac(single=True))
+    assert "row sums" in msg and "one-hot" in msg
+    msg = _msg(day06.q1, _jac(tangent="int"))
+    assert "the tangent int" in msg and "zeros_like" in msg
+    assert "the *second* value" in _msg(day06.q1, _jac(keep=0))
+    assert "the *second* value" in _msg(day06.q1, _jac(single=True, keep=0))
+    msg = _msg(day06.q1, _jac(loop="outputs"))
+    assert "one pass per *input*" in msg and "x.shape[0]" in msg
+    assert "whole identity" in _msg(day06.q1, _jac(tangent="identity"))
+    msg = _msg(day06.q1, lambda f, x: __import__("jax").grad(f)(x))
+    assert "scalar" in msg and "jax.jvp" in msg
+    msg = _msg(day06.q1, lambda f, x: __import__("jax").jvp(f, x, __import__("numpy").eye(len(x))[0])[1])
+    assert "tuples" in msg and "(x,)" in msg
+    assert "first column" in _msg(day06.q1, lambda f, x: __import__("jax").jvp(
+        f, (x,), (__import__("numpy").eye(len(x))[0],))[1])
+    assert "column sums" in _msg(day06.q1, lambda f, x: __import__("jax").vjp(f, x)[1](
+        __import__("jax.numpy").numpy.ones(f(x).shape))[0])
+    assert "wrong sign" in _msg(day06.q1, lambda f, x: -__import__("jax").jacfwd(f)(x))
+
+
+def test_jacobian_by_jvp_float32_tangent_under_x64():
+    """With float64 on (as in the notebook), a float32 tangent is refused by jax.jvp: explained."""
+    import jax
+
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        msg = _msg(day06.q1, _jac(tangent="float32"))
+        assert "x is float64, the tangent float32" in msg
+        assert day06.q1.evaluate(_jac()).correct
+        assert "dtype" in _msg(day06.q1, _jac(tangent="int"))
+    finally:
+        jax.config.update("jax_enable_x64", before)
+
+
+def test_jacobian_by_jvp_memorised_answer_fails():
+    f = day06._SmoothMap([[0.8, -0.5, 0.3], [0.2, 0.7, -1.1]], [[0.5, 0.1, -0.4], [-0.3, 0.6, 0.9]])
+    J = f.jacobian([0.4, -1.2, 0.7])
+    assert "new random inputs" in _msg(day06.q1, lambda f, x: J)
+
+
+def test_jacobian_by_jvp_starter_is_not_attempted():
+    starter = notebook("def jacobian_by_jvp(f, x):\n    # your code here\n    return ____\n",
+                       "jacobian_by_jvp")
+    assert day06.q1.evaluate(starter).status == "not_attempted"
 
 
 def _sigmoid(overwrite=False, deriv="s(1-s)", chain=True, hook=True, children=True):

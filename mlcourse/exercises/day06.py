@@ -10,52 +10,157 @@ the same way, and ``isinstance(v, Value)`` in the learner's code sees its own cl
 from __future__ import annotations
 
 import math
+import re
 import sys
 
 import numpy as np
 
 from . import (_TIME_LIMIT, Exercise, NotAttempted, Wrong, _time_limit, as_array, call, check_close,
-               check_finite, check_shape, pair_str)
+               check_finite, pair_str)
 
 
-class PairwiseSqDists(Exercise):
-    name = "pairwise_sq_dists"
-    title = "Exercise 1 — all pairwise squared distances, by broadcasting"
+class _SmoothMap:
+    """A JAX function f(x) = sin(A x) + (B x)² / 2 from R^n to R^m, with its exact Jacobian.
+
+    ``A`` and ``B`` are float64 arrays of shape (m, n); ``f(x)`` takes x of shape (n,) (NumPy or
+    JAX) and returns a JAX array of shape (m,); :meth:`jacobian` gives the (m, n) float64 matrix.
+    """
+
+    def __init__(self, A: np.ndarray, B: np.ndarray) -> None:
+        self.A, self.B = np.asarray(A, float), np.asarray(B, float)
+
+    def __call__(self, x):
+        import jax.numpy as jnp
+
+        A, B = jnp.asarray(self.A), jnp.asarray(self.B)
+        return jnp.sin(A @ x) + 0.5 * (B @ x) ** 2
+
+    def value(self, x) -> np.ndarray:
+        x = np.asarray(x, float)
+        return np.sin(self.A @ x) + 0.5 * (self.B @ x) ** 2
+
+    def jacobian(self, x) -> np.ndarray:
+        x = np.asarray(x, float)
+        return np.cos(self.A @ x)[:, None] * self.A + (self.B @ x)[:, None] * self.B
+
+    def __repr__(self) -> str:
+        m, n = self.A.shape
+        return f"f: R^{n} -> R^{m}"
+
+
+_TANGENT_DTYPE = (
+    "jax.jvp refused the tangent: its dtype differs from the dtype of x ({detail}). The direction "
+    "you push forward must be a vector of the same shape *and* dtype as x: a one-hot vector built "
+    "from integers (`[0, 1, 0]`, `np.eye(n, dtype=int)`) is an int array, and a float32 one "
+    "does not match a float64 x either. Build it from x itself, e.g. `jnp.zeros_like(x)` with "
+    "`.at[j].set(1.0)`, or `jnp.eye(n, dtype=x.dtype)[j]`."
+)
+
+
+class JacobianByJvp(Exercise):
+    name = "jacobian_by_jvp"
+    title = "Exercise 1 — the Jacobian, one forward-mode pass per column"
     hints = (
-        "Broadcasting can compare every row of A with every row of B at once: give the two "
-        "arrays new axes of length 1 so that their difference has shape (N, M, D).",
-        "A new axis is made with `None` in an index: `A[:, None, :]` has shape (N, 1, D), "
-        "`B[None, :, :]` has shape (1, M, D). Subtract them, then square.",
-        "The last step removes the D axis: sum over the *last* axis (`axis=-1`), not over "
-        "axis 1 (which would sum over the rows of B and give shape (N, D)).",
+        "Column j of the Jacobian is J·e_j: how all m outputs move when input j moves. Forward "
+        "mode gives one such product per pass, so you need n passes for x of shape (n,), one per "
+        "input direction (not one per output).",
+        "`jax.jvp` takes tuples, `jax.jvp(f, (x,), (v,))`, and returns the pair (f(x), J·v): keep "
+        "the second. The direction v is a one-hot vector with the same shape *and dtype* as x: "
+        "start from `jnp.zeros_like(x)` and use `.at[j].set(1.0)` (an int vector is refused).",
+        "Collect the n columns in a list and put them side by side with `jnp.stack(..., axis=1)`: "
+        "shape (m, n), one row per output. `axis=0` (or `jnp.array(the_list)`) gives the transpose, "
+        "(n, m); and a single jvp with a vector of ones gives J·1, the row sums, not the matrix.",
     )
     solution_code = """
-        def pairwise_sq_dists(A, B):
-            return ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)
+        def jacobian_by_jvp(f, x):
+            x = jnp.asarray(x)
+            columns = []
+            for j in range(x.shape[0]):
+                e_j = jnp.zeros_like(x).at[j].set(1.0)     # input direction j, dtype of x
+                _, column = jax.jvp(f, (x,), (e_j,))       # J @ e_j: column j, shape (m,)
+                columns.append(column)
+            return jnp.stack(columns, axis=1)              # shape (m, n)
     """
 
     def reference(self):
-        return lambda A, B: ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)
+        def jacobian_by_jvp(f, x):
+            if isinstance(f, _SmoothMap):
+                return f.jacobian(x)
+            import jax
+
+            return np.asarray(jax.jacfwd(f)(x))
+        return jacobian_by_jvp
 
     def fresh_args(self, rng):
-        n, m, d = (int(k) for k in rng.integers(1, 8, size=3))
-        return rng.normal(size=(n, d)), rng.normal(size=(m, d))
+        n, m = int(rng.integers(1, 7)), int(rng.integers(1, 7))
+        return _SmoothMap(rng.normal(size=(m, n)), rng.normal(size=(m, n))), rng.normal(size=n)
+
+    def fresh_compare(self, out, want):
+        check_close(out, want, "your Jacobian", rtol=1e-5, atol=1e-6)
+
+    def _call(self, fn, f, x):
+        try:
+            return call(fn, f, x.copy(), what="`jacobian_by_jvp`")
+        except Wrong as exc:
+            msg = str(exc)
+            if "tangent dtype" in msg or "dtypes must be equal" in msg:
+                got = re.search(r"Got primal dtype (\w+).*got tangent dtype (\w+)", msg)
+                detail = f"x is {got.group(1)}, the tangent {got.group(2)}" if got else "see the message above"
+                raise Wrong(_TANGENT_DTYPE.format(detail=detail)) from None
+            if "must be tuples or lists" in msg:
+                raise Wrong("jax.jvp takes its primals and tangents as tuples, one entry per argument "
+                            "of f: write `jax.jvp(f, (x,), (v,))`, with the commas.") from None
+            if "different primal and tangent shapes" in msg or "shapes must be equal" in msg:
+                raise Wrong("jax.jvp refused the tangent's shape: the tangent is *one* direction, "
+                            "a vector of the same shape as x, (n,). Push one one-hot vector e_j per "
+                            "pass (a row of the identity, not the whole identity matrix) and collect "
+                            "the n results.") from None
+            if "only defined for scalar-output" in msg:
+                raise Wrong("`jax.grad` works only for a function with one (scalar) output, and f has "
+                            "m outputs. Forward mode is `jax.jvp`: one pass per input direction e_j "
+                            "gives column j of the Jacobian.") from None
+            raise
 
     def verify(self, fn):
-        rng = np.random.default_rng(6)
-        A, B = rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
-        out = as_array(call(fn, A.copy(), B.copy(), what="`pairwise_sq_dists`"),
-                       "your distance table")
-        want = self.reference()(A, B)
-        check_shape(out, want.shape, "your distance table")
-        check_finite(out, "your distance table")
-        if np.allclose(out, np.sqrt(want)):
-            raise Wrong("those are the distances themselves: we asked for their *squares* "
-                        "(leave out the square root).")
-        if np.allclose(out, (A[:, None, :] - B[None, :, :]).sum(-1)):
-            raise Wrong("you summed the differences without squaring them first: square, then sum.")
-        check_close(out, want, "your distance table")
-        return "entry (i, j) is |A[i] - B[j]|², computed for all pairs at once, with no loop."
+        f = _SmoothMap([[0.8, -0.5, 0.3], [0.2, 0.7, -1.1]], [[0.5, 0.1, -0.4], [-0.3, 0.6, 0.9]])
+        x = np.array([0.4, -1.2, 0.7])
+        J, fx = f.jacobian(x), f.value(x)
+        m, n = J.shape
+        out = as_array(self._call(fn, f, x), "your Jacobian")
+        check_finite(out, "your Jacobian")
+        tol = {"rtol": 1e-5, "atol": 1e-6}
+        if out.shape == (m,) and np.allclose(out, J.sum(1), **tol):
+            raise Wrong("that is J·1, the row sums of the Jacobian, shape (2,): one jvp with a "
+                        "tangent of ones moves every input at once and adds up their effects. "
+                        "Push one one-hot direction e_j per input instead (n = 3 passes) and keep "
+                        "each result as one column.")
+        if out.shape == (n,) and np.allclose(out, J.sum(0), **tol):
+            raise Wrong("that is 1ᵀJ, the column sums of the Jacobian, shape (3,): one vjp with a "
+                        "cotangent of ones. We want the whole (2, 3) matrix, one jvp per input "
+                        "direction e_j.")
+        if out.shape == (m,) and np.allclose(out, J[:, 0], **tol):
+            raise Wrong("that is only the first column of the Jacobian (J·e_0), shape (2,): "
+                        "loop over all n = 3 input directions and put the columns side by side.")
+        if out.shape == (m,) and np.allclose(out, fx, **tol):
+            raise Wrong("that is f(x) itself: `jax.jvp` returns the pair (f(x), J·v), and the "
+                        "derivative is the *second* value.")
+        if out.ndim == 2 and out.shape in ((m, n), (n, m)):
+            cols = out if out.shape == (m, n) else out.T
+            if np.allclose(cols, fx[:, None], **tol):
+                raise Wrong("every column is f(x) itself: `jax.jvp` returns the pair (f(x), J·v); "
+                            "keep the *second* value, the derivative along e_j.")
+        if out.shape == (n, m) and np.allclose(out, J.T, **tol):
+            raise Wrong("wrong shape: expected (2, 3), got (3, 2): your Jacobian is transposed. "
+                        "Each jvp gives one *column* (J·e_j, m = 2 numbers), but `jnp.stack(columns)` "
+                        "and `jnp.array(columns)` put each one in a *row*: stack with `axis=1`. "
+                        "(Rows, one per output, are what reverse mode, vjp, gives.)")
+        if out.shape == (m, m) and np.allclose(out, J[:, :m], **tol):
+            raise Wrong("you got only the first 2 columns: your loop runs over the m = 2 outputs, "
+                        "but forward mode needs one pass per *input*: loop over the n = 3 entries "
+                        "of x (`x.shape[0]`).")
+        check_close(out, J, "your Jacobian", **tol)
+        return ("n forward passes, one column each: what `jax.jacfwd` does, with `vmap` instead "
+                "of the loop. For a loss (m = 1), reverse mode needs one pass instead of n.")
 
 
 # -- helpers for the engine exercises (duck typing: the notebook's Value or the course's) ----
@@ -697,5 +802,5 @@ class CrossEntropyNode(Exercise):
         check_close(self._grads(logits), g_want, "the gradients of the logits", rtol=1e-6, atol=1e-6)
 
 
-q1, q2, q3, q4, q5 = PairwiseSqDists(), Sigmoid(), TopologicalOrder(), PerExampleGrads(), CrossEntropyNode()
+q1, q2, q3, q4, q5 = JacobianByJvp(), Sigmoid(), TopologicalOrder(), PerExampleGrads(), CrossEntropyNode()
 ALL = [q1, q2, q3, q4, q5]
