@@ -161,3 +161,127 @@ def test_review_confident_mistakes_messages():
         wrong = np.flatnonzero(pr.argmax(1) != y)
         return wrong[np.argsort(-pr[wrong].max(1))][1:k + 1]
     assert "skipped the most confident" in _msg(day05.q4, skip)
+
+
+# -- Exercise 5: load a folder of images --------------------------------------------------------
+
+def _loader(*, sort=True, skip_files=True, start=0, scale=255.0, dtype=np.float32, stack=True):
+    """A learner's loader with os.listdir and PIL, with one switch per typical mistake."""
+    import os
+
+    from PIL import Image
+
+    def load_image_folder(root):
+        listed = os.listdir(root)
+        names = [d for d in listed if not skip_files or os.path.isdir(os.path.join(root, d))]
+        names = sorted(names) if sort else names
+        images, labels = [], []
+        for k, name in enumerate(names, start):
+            for file in (sorted if sort else list)(os.listdir(os.path.join(root, name))):
+                images.append(np.array(Image.open(os.path.join(root, name, file))))
+                labels.append(k)
+        if not stack:
+            return [im.astype(dtype) / scale for im in images], np.array(labels), names
+        return (np.stack(images).astype(dtype) / scale).astype(dtype), np.array(labels), names
+    return load_image_folder
+
+
+def _with(change):
+    """The reference loader, with its result changed by ``change(images, labels, class_names)``."""
+    ref = day05.q5.reference()
+    return lambda root: change(*ref(root))
+
+
+def test_load_image_folder_right_answers_pass():
+    import glob
+    import os
+
+    import matplotlib.pyplot as plt
+
+    assert day05.q5.evaluate(day05.q5.reference()).correct
+    assert day05.q5.evaluate(_loader()).correct
+
+    def with_glob_and_imread(root):                    # another right answer: plt.imread scales PNGs itself
+        files = sorted(glob.glob(os.path.join(root, "*", "*.png")))
+        names = sorted({os.path.basename(os.path.dirname(f)) for f in files})
+        images = np.stack([plt.imread(f) for f in files]).astype(np.float32)
+        return images, np.array([names.index(os.path.basename(os.path.dirname(f))) for f in files]), names
+    assert day05.q5.evaluate(with_glob_and_imread).correct
+
+    def with_pathlib(root):                            # pathlib, sorted, examples in another order
+        from pathlib import Path
+
+        from PIL import Image
+        names = sorted(p.name for p in Path(root).iterdir() if p.is_dir())
+        pairs = [(np.array(Image.open(f), dtype=np.float32) / 255, k)
+                 for k, name in enumerate(names) for f in (Path(root) / name).glob("*.png")]
+        return np.stack([im for im, _ in pairs[::-1]]), np.array([k for _, k in pairs[::-1]]), tuple(names)
+    assert day05.q5.evaluate(with_pathlib).correct
+    assert day05.q5.evaluate(_with(lambda im, lab, c: (im, lab.astype(np.int32), np.array(c)))).correct
+
+
+def test_load_image_folder_printed_solution_and_starter():
+    from exercise_helpers import defined, starter_code
+
+    assert day05.q5.evaluate(defined(day05.q5.solution_code, "load_image_folder")).correct
+    starter = defined(starter_code("05_mnist_dense_network.ipynb", "load_image_folder"), "load_image_folder")
+    assert day05.q5.evaluate(starter).status == "not_attempted"
+
+
+def test_load_image_folder_mistakes():
+    m = _msg(day05.q5, _loader(sort=False))           # class order from os.listdir
+    assert "order in which the folders were listed" in m and "Sort the names" in m
+    m = _msg(day05.q5, _with(lambda im, lab, c: (im, np.array([c[k] for k in lab]), c)))
+    assert "labels are text" in m and "'bird'" in m and "np.str_" not in m
+    assert "not scaled" in _msg(day05.q5, _loader(scale=1.0))
+    assert "still uint8" in _msg(day05.q5, _with(lambda im, lab, c: ((im * 255).round().astype(np.uint8), lab, c)))
+    assert "np.stack" in _msg(day05.q5, _loader(stack=False))
+    assert "README.txt" in _msg(day05.q5, _loader(skip_files=False))
+    assert "start at 1" in _msg(day05.q5, _loader(start=1))
+    m = _msg(day05.q5, _loader(dtype=np.float64))
+    assert "dtype is float64" in m and "float32" in m
+
+
+def test_load_image_folder_more_mistakes():
+    im_max = _with(lambda im, lab, c: ((im / im.max(axis=(1, 2), keepdims=True)).astype(np.float32), lab, c))
+    assert "its own brightest pixel" in _msg(day05.q5, im_max)
+    batch_max = _with(lambda im, lab, c: ((im / im.max()).astype(np.float32), lab, c))
+    assert "not by `images.max()`" in _msg(day05.q5, batch_max)
+    assert "twice" in _msg(day05.q5, _with(lambda im, lab, c: ((im / 255).astype(np.float32), lab, c)))
+    assert "colour axis" in _msg(day05.q5, _with(lambda im, lab, c: (np.repeat(im[..., None], 3, -1), lab, c)))
+    assert "flattened" in _msg(day05.q5, _with(lambda im, lab, c: (im.reshape(len(im), -1), lab, c)))
+    assert "dtype float64" in _msg(day05.q5, _with(lambda im, lab, c: (im, lab.astype(float), c)))
+    assert "three things" in _msg(day05.q5, _with(lambda im, lab, c: (im, lab)))
+
+    def int_of_name(root):
+        images, labels, names = day05.q5.reference()(root)
+        return images, np.array([int(names[k]) for k in labels]), names
+    assert "not `int(name)`" in _msg(day05.q5, int_of_name)
+
+    def listing_labels(root):                          # sorted names, but labels in listing order
+        import os
+        images, labels, names = day05.q5.reference()(root)
+        listed = [d for d in os.listdir(root) if d in names]
+        return images, np.array([listed.index(names[k]) for k in labels]), names
+    assert "numbered in the order the folders were listed" in _msg(day05.q5, listing_labels)
+
+    from pathlib import Path
+    def paths(root):
+        images, labels, names = day05.q5.reference()(root)
+        return images, labels, [Path(root) / n for n in names]
+    m = _msg(day05.q5, paths)
+    assert "Path objects" in m
+
+
+def test_load_image_folder_leaves_no_trace():
+    import glob
+    import os
+    import tempfile
+
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "mlcourse_day05_*")))
+    listdir, scandir, state = os.listdir, os.scandir, np.random.get_state()[1].copy()
+    assert _msg(day05.q5, _loader(sort=False))
+    day05.q5.evaluate(_loader())
+    assert os.listdir is listdir and os.scandir is scandir       # the reversed listings are undone
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "mlcourse_day05_*"))) == before
+    assert np.array_equal(np.random.get_state()[1], state)

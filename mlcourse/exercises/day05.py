@@ -362,5 +362,315 @@ def _judge_mistakes(out, probs, y_true, k):
                 "probability, probs.max(axis=1) (the probability of the *predicted* class).")
 
 
-q1, q2, q3, q4 = Preprocess(), OneHot(), Confusion(), ConfidentMistakes()
-ALL = [q1, q2, q3, q4]
+
+
+# --------------------------------------------------------------------------- Exercise 5
+
+_README = "README.txt"                        # a stray file next to the class folders, as real folders have
+_WORDS = ("ant", "bee", "cat", "cow", "dog", "eel", "elk", "fox", "gnu", "hen", "owl", "pig", "ram", "yak")
+
+
+def _ref_load_folder(root):
+    import os
+
+    from PIL import Image
+
+    class_names = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    images, labels = [], []
+    for k, name in enumerate(class_names):
+        folder = os.path.join(root, name)
+        for file in sorted(os.listdir(folder)):
+            images.append(np.array(Image.open(os.path.join(folder, file))))
+            labels.append(k)
+    return np.stack(images).astype(np.float32) / 255.0, np.array(labels), class_names
+
+
+def _write_folder(records):
+    """Write ``records`` ((class name, (H, W) uint8 image) pairs) as root/<class>/imgNNN.png; return the folder.
+
+    The folder is a :class:`tempfile.TemporaryDirectory`: removed when it is garbage-collected or at exit.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from PIL import Image
+
+    tmp = tempfile.TemporaryDirectory(prefix="mlcourse_day05_")
+    root = Path(tmp.name)
+    for i, (name, img) in enumerate(records):
+        (root / name).mkdir(exist_ok=True)
+        Image.fromarray(img).save(root / name / f"img{i:03d}.png")
+    (root / _README).write_text("A folder of images, one sub-folder per class.\n")
+    return tmp
+
+
+class _ReversedScan:
+    """What ``os.scandir`` returns (an iterator and a context manager), with the entries in reverse name order."""
+
+    def __init__(self, real, *args):
+        with real(*args) as entries:
+            self._it = iter(sorted(entries, key=lambda e: e.name, reverse=True))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._it)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def close(self):
+        pass
+
+
+def _listings_reversed():
+    """During a check, list folders in reverse name order (``os.listdir``, ``os.scandir``, ``glob``, ``pathlib``).
+
+    File systems promise no order for a listing (ext4, for one, lists in the order of a hash of the names), so an
+    answer that forgets to sort may pass by luck on one machine and give other labels on the next.
+    Reversing the listing makes that mistake show on every machine.
+    """
+    import contextlib
+    import glob
+    import os
+
+    @contextlib.contextmanager
+    def patched():
+        real_listdir, real_scandir = os.listdir, os.scandir
+        globbers = [c for c in (getattr(glob, n, None) for n in ("_Globber", "_StringGlobber"))
+                    if c is not None and isinstance(vars(c).get("scandir"), staticmethod)
+                    and vars(c)["scandir"].__func__ is real_scandir]   # Path.glob of Python 3.13 keeps os.scandir
+        saved = [(c, vars(c)["scandir"]) for c in globbers]
+        os.listdir = lambda *args: sorted(real_listdir(*args), reverse=True)
+        os.scandir = lambda *args: _ReversedScan(real_scandir, *args)
+        for c in globbers:
+            c.scandir = staticmethod(lambda *args: _ReversedScan(real_scandir, *args))
+        try:
+            yield
+        finally:
+            os.listdir, os.scandir = real_listdir, real_scandir
+            for c, original in saved:
+                c.scandir = original
+
+    return patched()
+
+
+class LoadImageFolder(Exercise):
+    name = "load_image_folder"
+    title = "Exercise 5 — load a folder of images, one sub-folder per class"
+    hints = (
+        "Three steps. The class names are the names of the sub-folders of root, sorted alphabetically "
+        "(only folders: a README.txt may lie next to them); a class's label is its position in that "
+        "sorted list. Then read every image file of every class folder, and finally stack and scale "
+        "the images as in Exercise 1.",
+        "Tools: `os.listdir(path)` names what a folder holds, in an order the file system chooses, so "
+        "wrap it in `sorted(...)`; `os.path.isdir(os.path.join(root, d))` tells folders from files; "
+        "`np.array(Image.open(path))` reads one grayscale PNG as an (H, W) uint8 array.",
+        "Loop over `enumerate(class_names)` to get each label k with its name, and over the files of "
+        "that folder; collect the arrays in one Python list and k in another. After the loops, "
+        "`np.stack` turns the list of (H, W) arrays into one (N, H, W) array: convert it to float32 "
+        "and divide by 255; turn the labels into an integer array with `np.array`.",
+    )
+    solution_code = """
+        import os
+        from PIL import Image
+
+        def load_image_folder(root):
+            class_names = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+            images, labels = [], []
+            for k, name in enumerate(class_names):
+                folder = os.path.join(root, name)
+                for file in sorted(os.listdir(folder)):
+                    images.append(np.array(Image.open(os.path.join(folder, file))))
+                    labels.append(k)
+            images = np.stack(images).astype(np.float32) / 255.0
+            return images, np.array(labels), class_names
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._folders = []
+
+    def reference(self):
+        return _ref_load_folder
+
+    def evaluate(self, *args):
+        try:
+            with _listings_reversed():
+                return super().evaluate(*args)
+        finally:
+            for tmp in self._folders:
+                tmp.cleanup()
+            self._folders.clear()
+
+    def _folder(self, records):
+        tmp = _write_folder(records)
+        self._folders.append(tmp)
+        return tmp.name
+
+    def verify(self, fn):
+        rng = np.random.default_rng(2505)
+        records = []
+        for name, count in (("bird", 3), ("cat", 1), ("dog", 2), ("fish", 4)):
+            for _ in range(count):
+                records.append((name, rng.integers(0, 251, size=(6, 8)).astype(np.uint8)))
+        records[3] = ("cat", rng.integers(0, 91, size=(6, 8)).astype(np.uint8))   # a dim image
+        root = self._folder(records)
+        _judge_folder(_call_folder(fn, root), records)
+        return "(N, H, W) float32 in [0, 1], integer labels, and the sorted class names: ready to train."
+
+    def fresh_args(self, rng):
+        names = [str(w) for w in rng.choice(_WORDS, size=int(rng.integers(2, 5)), replace=False)]
+        h, w = (int(v) for v in rng.integers(3, 8, size=2))
+        records = [(name, rng.integers(0, 256, size=(h, w)).astype(np.uint8))
+                   for name in names for _ in range(int(rng.integers(1, 4)))]
+        self._fresh = records
+        return (self._folder(records),)
+
+    def fresh_compare(self, out, want):
+        _judge_folder(out, self._fresh)
+
+
+def _call_folder(fn, root):
+    """Call the learner's loader; explain the crashes that come from the folder's layout."""
+    try:
+        return call(fn, root, what="`load_image_folder`")
+    except Wrong as exc:
+        msg = str(exc)
+        crash = msg.split(" Run it on")[0].rstrip(".")
+        if _README in msg:
+            raise Wrong(f"{crash}. The folder holds a file, {_README}, next to the class folders (real "
+                        "folders often do: a README, a LICENSE, macOS's .DS_Store), and your function "
+                        "treated it as a class folder. Keep only the sub-folders: "
+                        "`os.path.isdir(os.path.join(root, d))` (or `p.is_dir()`).") from None
+        if "invalid literal for int()" in msg:
+            raise Wrong(f"{crash}. The folder names are class *names* (words here), not numbers: the label "
+                        "of an image is the position of its folder's name in the sorted class_names "
+                        "(0 for the first), not `int(name)`.") from None
+        if "IsADirectoryError" in msg:
+            raise Wrong(f"{crash}. You opened a folder as if it were an image: list the files *inside* "
+                        "each class folder and open those.") from None
+        raise
+
+
+def _judge_folder(out, records):
+    """Compare a loader's result with the folder written from ``records``; name the mistake."""
+    import os
+
+    names = sorted({name for name, _ in records})
+    n, (h, w) = len(records), records[0][1].shape
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        got = f"{len(out)} values" if isinstance(out, (tuple, list)) else f"a {type(out).__name__}"
+        raise Wrong(f"return three things, `return images, labels, class_names`; you returned {got}.")
+    images, labels, class_names = out
+    # -- the class names
+    if isinstance(class_names, np.ndarray):
+        class_names = class_names.tolist()
+    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, (list, tuple)):
+        raise Wrong(f"class_names should be a list of the folder names, like {names}; "
+                    f"yours is a {type(class_names).__name__}.")
+    if any(isinstance(c, os.PathLike) for c in class_names):
+        raise Wrong("class_names holds Path objects: return the folder *names* as text "
+                    f"(`p.name`), like {names}.")
+    class_names = [str(c) for c in class_names]
+    if any("/" in c or os.sep in c for c in class_names):
+        raise Wrong("class_names holds whole paths: keep only each folder's name "
+                    f"(`os.path.basename(path)` or `p.name`), like {names}.")
+    if _README in class_names:
+        raise Wrong(f"class_names contains {_README!r}, a file that lies next to the class folders (real "
+                    "folders often hold a README, a LICENSE or macOS's .DS_Store): keep only the "
+                    "sub-folders, `os.path.isdir(os.path.join(root, d))` (or `p.is_dir()`).")
+    if sorted(class_names) == names and class_names != names:
+        raise Wrong(f"your class_names are {class_names}: the order in which the folders were listed. "
+                    "`os.listdir`, `Path.iterdir` and `glob` promise no order (it depends on the file "
+                    "system; this check lists in reverse on purpose), so the same folder would get other "
+                    "labels on another computer. Sort the names: label k means `class_names[k]` of the "
+                    "alphabetically sorted folder names, as in Keras' `image_dataset_from_directory`.")
+    if class_names != names:
+        raise Wrong(f"class_names should be the names of the sub-folders of root, sorted: {names}; "
+                    f"yours are {class_names}.")
+    # -- the images
+    if isinstance(images, (list, tuple)):
+        raise Wrong(f"the images are a {type(images).__name__} of {len(images)} arrays: stack them into one "
+                    f"array of shape (N, H, W) = {(n, h, w)} with `np.stack(images)`, the form a network "
+                    "(and indexing like `images[labels == 0]`) needs.")
+    dtype = str(getattr(images, "dtype", None)).replace("torch.", "")
+    arr = as_array(images, "the images")
+    if arr.ndim == 4 and arr.shape[:3] == (n, h, w):
+        raise Wrong(f"the images have shape {arr.shape}, with a colour axis: these PNGs are grayscale, "
+                    f"one number per pixel, so keep (N, H, W) = {(n, h, w)}. Read them with "
+                    "`np.array(Image.open(path))` (add `.convert('L')` if a file is in colour).")
+    if arr.shape == (n, h * w):
+        raise Wrong(f"the images are flattened, {arr.shape}: a loader returns (N, H, W) = {(n, h, w)}; "
+                    "flattening belongs to the preparation for a dense layer (Exercise 1).")
+    if arr.ndim == 3 and arr.shape[0] != n and arr.shape[1:] == (h, w):
+        raise Wrong(f"{arr.shape[0]} images, but the class folders hold {n} image files in all: read every "
+                    "file of every class folder, once.")
+    check_shape(arr, (n, h, w), "the images")
+    check_finite(arr, "the images")
+    if dtype == "uint8":
+        raise Wrong("the images are still uint8, whole numbers 0-255, as read from the files: convert "
+                    "them to float32 and divide by 255 (as in Exercise 1).")
+    if arr.max() > 1.0 + 1e-6:
+        raise Wrong(f"the values go up to {arr.max():g}: the pixels are not scaled yet. Divide by 255 to "
+                    "bring them into [0, 1].")
+    ref = np.stack([img for _, img in records]).astype(np.float64) / 255.0
+    dist = np.abs(arr.reshape(n, 1, -1) - ref.reshape(1, n, -1)).max(axis=2)      # (learner, file)
+    match = dist.argmin(axis=1)
+    if not np.all(dist[np.arange(n), match] < 1e-4):
+        if np.allclose(arr, ref / 255.0, atol=1e-6):
+            raise Wrong("your values are at most 1/255: they were divided by 255 twice. (`plt.imread` "
+                        "already returns a PNG's pixels as floats in [0, 1].)")
+        if np.allclose(arr.reshape(n, -1).max(axis=1), 1.0) and not np.allclose(ref.reshape(n, -1).max(axis=1), 1.0):
+            raise Wrong("every image reaches exactly 1: you divided each image by its own brightest pixel. "
+                        "Divide every image by 255, the largest *possible* pixel value, so that a dim image "
+                        "stays dim and all images are scaled the same way.")
+        if np.isclose(arr.max(), 1.0) and ref.max() < 1.0:
+            raise Wrong(f"your values reach 1.0, but the brightest pixel in these files is "
+                        f"{round(ref.max() * 255)}, not 255: divide by 255, not by `images.max()`.")
+        raise Wrong("some of your images match none of the files: each image should be the file's "
+                    "pixels divided by 255, in the file's own rows and columns.")
+    if len(set(match.tolist())) != n:
+        raise Wrong("some files appear twice among your images and others not at all: read each file of "
+                    "each class folder exactly once.")
+    if dtype != "float32":
+        raise Wrong(f"the values are right, but the dtype is {dtype}: use float32 (`.astype(np.float32)` "
+                    "before dividing), as in Exercise 1: half the memory of float64, and what the "
+                    "frameworks expect.")
+    # -- the labels
+    lab = np.asarray(labels)
+    if lab.dtype.kind in "USO" and lab.size and isinstance(lab.flat[0], str):
+        raise Wrong(f"your labels are text ({str(lab.flat[0])!r}, ...), the folder names. A network needs "
+                    "integers: the label of an image is the position of its folder's name in "
+                    f"class_names (0 for {names[0]!r}, 1 for {names[1]!r}, ...).")
+    lab = as_array(labels, "the labels")
+    check_shape(lab, (n,), "the labels")
+    check_finite(lab, "the labels")
+    if np.asarray(labels).dtype.kind not in "iu":
+        raise Wrong(f"the labels have dtype {np.asarray(labels).dtype}: use integers (e.g. "
+                    "`np.array(labels)` of Python ints), which one-hot encoding and "
+                    "SparseCategoricalCrossentropy index with.")
+    want = np.array([names.index(records[j][0]) for j in match])
+    if np.array_equal(lab, want):
+        return
+    if np.array_equal(lab, want + 1):
+        raise Wrong("your labels start at 1: the first class gets label 0 (`enumerate` counts from 0), so "
+                    "that label k means class_names[k].")
+    listed = sorted(names, reverse=True)                  # the order this check lists the folders in
+    if np.array_equal(lab, [listed.index(records[j][0]) for j in match]):
+        raise Wrong("class_names is sorted, but the labels were numbered in the order the folders were "
+                    "listed (which this check reverses on purpose): number them in the sorted order, so "
+                    "that label k means class_names[k].")
+    i = int(np.flatnonzero(lab != want)[0])
+    got = f"class_names[{int(lab[i])}] = {names[int(lab[i])]!r}" if 0 <= lab[i] < len(names) else "no class"
+    raise Wrong(f"some labels do not match their folder: image {i} comes from the folder "
+                f"{records[match[i]][0]!r}, but its label {int(lab[i])} names {got}. The label of an "
+                f"image is the position of its folder's name in class_names.")
+
+
+q1, q2, q3, q4, q5 = Preprocess(), OneHot(), Confusion(), ConfidentMistakes(), LoadImageFolder()
+ALL = [q1, q2, q3, q4, q5]
