@@ -186,3 +186,39 @@ def test_mae_gradient_solution_and_starter():
 def test_mae_gradient_with_the_loss_as_one_of_the_pair_is_named():
     msg = _msg(day01.q5, lambda x, y, w, b: (np.mean(np.abs(w * x + b - y)), np.mean(np.sign(w * x + b - y))))
     assert "is the loss" in msg
+
+
+def test_mae_gradient_more_beginner_mistakes_are_named():
+    # review of the new exercise: each mistake below got a generic (or, for the product of the
+    # means, a false "x factor is missing") message before
+    q = day01.q5
+    sign = lambda x, y, w, b: np.sign(_r(x, y, w, b))  # noqa: E731
+    assert "product of the means" in _msg(q, lambda x, y, w, b: (np.mean(sign(x, y, w, b)) * np.mean(x),
+                                                                 np.mean(sign(x, y, w, b))))
+    assert "twice too large" in _msg(q, lambda x, y, w, b: (np.mean(2 * sign(x, y, w, b) * x),
+                                                            np.mean(2 * sign(x, y, w, b))))
+    assert "b is missing" in _msg(q, lambda x, y, w, b: (np.mean(np.sign(w * x - y) * x), np.mean(np.sign(w * x - y))))
+    msg = _msg(q, lambda x, y, w, b: (np.mean((_r(x, y, w, b) > 0) * x), np.mean(_r(x, y, w, b) > 0)))
+    assert "only the points with r > 0" in msg
+    msg = _msg(q, lambda x, y, w, b: (np.sign(np.mean(_r(x, y, w, b) * x)), np.sign(np.mean(_r(x, y, w, b)))))
+    assert "sign of an average" in msg
+    msg = _msg(q, lambda x, y, w, b: (np.mean(sign(x, y, w, b) * x), np.mean(sign(x, y, w, b) * x)))
+    assert "db equals dw" in msg
+    msg = _msg(q, lambda x, y, w, b: (sign(x, y, w, b) * x, np.mean(sign(x, y, w, b))))
+    assert "dw must be one number" in msg and "20 values" in msg
+
+
+def test_mae_gradient_more_right_answers_pass():
+    q = day01.q5
+
+    def r_over_abs_r(x, y, w, b):
+        r = w * x + b - y
+        return [np.mean(r / np.abs(r) * x), np.mean(r / np.abs(r))]
+
+    def with_matrix(x, y, w, b):
+        X = np.column_stack([x, np.ones_like(x)])
+        return tuple(X.T @ np.sign(X @ np.array([w, b]) - y) / len(y))
+
+    for answer in (r_over_abs_r, with_matrix):
+        res = q.evaluate(answer)
+        assert res.correct, (answer.__name__, res.message)

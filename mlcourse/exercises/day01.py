@@ -14,7 +14,8 @@ _X = np.linspace(-2, 2, 20)
 _Y3 = 1.5 * _X - 0.3 + _rng.normal(scale=0.1, size=_X.shape)     # Exercise 3's targets
 _X4 = _X + 3.0                                                    # not centred, so a forgotten centring shows
 _Y4 = -0.8 * _X4 + 2.5 + _rng.normal(scale=0.2, size=_X4.shape)  # Exercise 4's targets
-_X5 = _X + 1.0                                                    # Exercise 5: not centred, so dw != db
+_X5 = _X + 0.5                                                    # Exercise 5: mean 0.5 (not 0 or 1), so dw != db
+                                                                  # and mean(sign(r))·mean(x) != mean(sign(r)·x)
 _Y5 = 1.5 * _X5 - 0.3 + _rng.normal(scale=0.5, size=_X5.shape)   # residuals of both signs at (1.3, 0.1)
 
 
@@ -266,7 +267,13 @@ class MAEGradient(Exercise):
 
     def verify(self, fn):
         x, y, w, b = _X5, _Y5, 1.3, 0.1
-        arr = as_array(call(fn, x.copy(), y.copy(), w, b, what="`mae_gradient`"), "the gradient (dw, db)")
+        out = call(fn, x.copy(), y.copy(), w, b, what="`mae_gradient`")
+        if isinstance(out, (tuple, list)) and len(out) == 2:
+            per_point = [name for name, v in zip(("dw", "db"), out) if np.size(v) == len(x) > 1]
+            if len(per_point) == 1:
+                raise Wrong(f"{per_point[0]} must be one number, but yours has one value per point "
+                            f"({len(x)} values): average over the points with np.mean.")
+        arr = as_array(out, "the gradient (dw, db)")
         r = w * x + b - y
         s = np.sign(r)
         want = np.array([np.mean(s * x), np.mean(s)])
@@ -288,6 +295,25 @@ class MAEGradient(Exercise):
                             "would point downhill instead of uphill.")
             if near(*want[::-1]):
                 raise Wrong("dw and db are swapped: return `dw, db` in that order.")
+            if near(*(2 * want)):
+                raise Wrong("your values are twice too large: the factor 2 belongs to the derivative of "
+                            "r² (the MSE); the slope of |r| is the sign of r, ±1, with no 2.")
+            r_no_b = w * x - y
+            if near(np.mean(np.sign(r_no_b) * x), np.mean(np.sign(r_no_b))):
+                raise Wrong("b is missing from your residual: r = w·x + b - y (the prediction includes "
+                            "the intercept), and its sign is taken after adding b.")
+            if near(np.mean((r > 0) * x), np.mean(r > 0)):
+                raise Wrong("you counted only the points with r > 0 (a step from 0 to 1). The slope of |r| "
+                            "is -1 for r < 0, not 0: points below the line pull the other way. Use "
+                            "`np.sign(r)`.")
+            if np.allclose(np.abs(got), 1) and not np.allclose(np.abs(want), 1):
+                raise Wrong("both your numbers are ±1: you took the sign of an average (or of a sum). "
+                            "Take the sign of each residual first, then average: the mean of sign(r)·x "
+                            "and the mean of sign(r).")
+            if near(np.mean(s) * np.mean(x), np.mean(s)):
+                raise Wrong("dw is the mean of the signs times the mean of x, but the mean of a product "
+                            "is not the product of the means: multiply each point's sign by its own x, "
+                            "then average, np.mean(np.sign(r) * x).")
             if near(np.mean(2 * r * x), np.mean(2 * r)):
                 raise Wrong("that is the gradient of the *MSE* (2·r per point). For the absolute value "
                             "the derivative is the sign of r, ±1, whatever the size of r.")
@@ -300,6 +326,9 @@ class MAEGradient(Exercise):
             if near(np.mean(s), np.mean(s)):
                 raise Wrong("dw equals db: the x factor is missing in dw. By the chain rule ∂r/∂w = x, "
                             "so each point's sign is multiplied by its x before averaging.")
+            if near(want[0], want[0]):
+                raise Wrong("db equals dw: db has the x factor too. Only w multiplies x, so ∂r/∂b = 1 and "
+                            "db is just the mean of sign(r).")
             if np.isclose(got[0], np.mean(np.sign(r * x))) and np.isclose(got[1], want[1]):
                 raise Wrong("dw takes the sign of r·x; only r goes through the sign, and x multiplies "
                             "the result: the mean of sign(r)·x.")
@@ -311,7 +340,7 @@ class MAEGradient(Exercise):
                             "return dw and db, both computed from the sign of the residuals.")
         check_close(arr, want, "the gradient (dw, db)", names=("dw", "db"))
         return ("every point pulls with the same force ±1, however far it is: that is why the L1 line "
-                "ignores outliers.")
+                "ignores how far away the outliers are.")
 
     def fresh_args(self, rng):
         n = int(rng.integers(5, 15))                   # never the example's 20 points
