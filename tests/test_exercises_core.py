@@ -377,3 +377,13 @@ def test_an_array_is_as_good_as_a_tuple_on_fresh_inputs():
             check_close(ex.call(fn, np.array([1.0, 2.0])), [3.0, 2.0], "the pair")
 
     assert Pair().evaluate(lambda x: np.array([x.sum(), x.prod()])).correct
+
+
+def test_a_tuple_of_parts_with_different_shapes_is_explained():
+    """(dw per point, db) instead of two numbers: the shapes of the parts are named, not a repr."""
+    from mlcourse.exercises import Wrong, as_array
+
+    with pytest.raises(Wrong, match=r"part 1 has shape \(20,\), part 2 is a single number.*np.mean"):
+        as_array((np.ones(20), 0.5), "your gradient")
+    with pytest.raises(Wrong, match="should be a number or an array of numbers"):
+        as_array(("a", object()), "your answer")

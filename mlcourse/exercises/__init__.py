@@ -246,9 +246,27 @@ def as_array(value: Any, what: str = "your answer") -> np.ndarray:
                         "power of.")
         arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError):
-        raise Wrong(f"{what} should be a number or an array of numbers, "
+        raise Wrong(_ragged(value, what) or f"{what} should be a number or an array of numbers, "
                     f"but it is a {type(value).__name__}: {value!r:.60}") from None
     return arr
+
+
+def _ragged(value: Any, what: str) -> str | None:
+    """Explain a tuple or list whose parts have different shapes (e.g. one per-point array
+    where a single number was wanted), or None if that is not the problem."""
+    if not isinstance(value, (tuple, list)) or len(value) < 2:
+        return None
+    try:
+        shapes = [np.shape(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+    if len(set(shapes)) < 2:
+        return None
+    parts = ", ".join(f"part {k + 1} " + ("is a single number" if s == () else f"has shape {s}")
+                      for k, s in enumerate(shapes[:4]))
+    return (f"{what} is a {type(value).__name__} whose parts have different shapes: {parts}. "
+            "If each part should be one number, reduce the longer one (e.g. with `np.mean` or "
+            "`.sum()`); otherwise check which part is computed differently.")
 
 
 _RANK = {"float16": 0, "bfloat16": 0, "float32": 1, "float64": 2}
