@@ -260,3 +260,11 @@ def test_channels_first_fresh_inputs():
 
     msg = _msg(q, memorised)
     assert "new random inputs" in msg and "wrong shape" in msg
+
+
+def test_channels_first_new_axis_and_bare_transpose_are_named():
+    q = day02.q5
+    msg = _msg(q, _asserting(lambda x: x[:, None]))                    # a new axis, not a reshape
+    assert "(2, 1, 4, 5, 3)" in msg and "new axis" in msg and "(0, 3, 1, 2)" in msg
+    msg = _msg(q, _asserting(lambda x: np.transpose(x)))               # np.transpose without an order
+    assert "`np.transpose(images)` without an order" in msg and "reverses *all* the axes" in msg

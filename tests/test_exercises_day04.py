@@ -276,3 +276,18 @@ def test_poly_features_right_answers_pass():
     rng = np.random.default_rng(0)
     shapes = {(len(x), d) for x, d in (q.fresh_args(rng) for _ in range(30))}
     assert len(shapes) > 10
+
+
+def test_poly_features_layout_and_transform_mistakes():
+    q = day04.q5
+    f = lambda x: np.asarray(x, dtype=float)
+    msg = _msg(q, lambda x, d: np.hstack([f(x) ** k for k in range(d + 1)]))          # one long row
+    assert "end to end" in msg and "column_stack" in msg
+    msg = _msg(q, lambda x, d: np.array([f(x) ** k for k in range(d + 1)]).reshape(len(x), d + 1))
+    assert "wrong places" in msg and "does not turn rows into columns" in msg
+    assert "`*` multiplies" in _msg(q, lambda x, d: f(x)[:, None] * np.arange(d + 1))
+    centred = lambda x, d: (f(x) - np.mean(x))[:, None] ** np.arange(d + 1)
+    assert "centred or scaled" in _msg(q, centred)
+    standardised = lambda x, d: ((f(x) - np.mean(x)) / np.std(x))[:, None] ** np.arange(d + 1)
+    assert "centred or scaled" in _msg(q, standardised)
+    assert "NaN" in _msg(q, lambda x, d: np.exp(np.log(f(x))[:, None] * np.arange(d + 1)))   # no traceback

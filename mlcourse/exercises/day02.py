@@ -390,8 +390,9 @@ class ChannelsFirst(Exercise):
                         "channel. To *move* an axis use `np.transpose(images, (0, 3, 1, 2))` (or "
                         "`.permute(0, 3, 1, 2)` on a torch tensor).")
         if arr.size == x.size and arr.shape != x.shape and np.array_equal(arr.ravel(), x.ravel()):
-            raise Wrong(f"you reshaped the batch to {arr.shape}: a reshape never moves a pixel, it only "
-                        "cuts the same row of numbers differently. Move the channel axis with "
+            raise Wrong(f"your result has shape {arr.shape}, but its numbers are still in the input's order: "
+                        "a reshape (or a new axis, `images[:, None]`) never moves a pixel, it only cuts the same "
+                        "row of numbers differently. Move the channel axis with "
                         f"`np.transpose(images, (0, 3, 1, 2))` to get {target}.")
         for perm in itertools.permutations(range(4)):
             if perm == _TARGET or perm == (0, 1, 2, 3):
@@ -408,7 +409,8 @@ class ChannelsFirst(Exercise):
                             "channels last. In `np.transpose(a, order)`, `order[k]` says which axis of the "
                             "*input* goes to position k: (0, 3, 1, 2).")
             if perm == (3, 2, 1, 0):
-                raise Wrong(f"{got} `.T` reverses *all* the axes; name the order you want instead: (0, 3, 1, 2).")
+                raise Wrong(f"{got} `.T`, like `np.transpose(images)` without an order, reverses *all* the axes; "
+                            "name the order you want instead: (0, 3, 1, 2).")
             if perm[0] != 0:
                 raise Wrong(f"{got} The batch axis N must stay first (each example is one entry of axis 0): "
                             "only the channel axis moves, from the last position to position 1.")

@@ -464,6 +464,11 @@ class PolyFeatures(Exercise):
                         "The design matrix has one row per example, shape (N, degree + 1) = (6, 4), so that "
                         "`F @ w` gives one prediction per example. `np.array([x**k for k in ...])` stacks the "
                         "powers as rows: use `np.stack(..., axis=1)` (or add `.T`).")
+        if a.ndim == 1 and a.size == want.size and np.allclose(a, want.T.ravel()):
+            raise Wrong(f"you joined the powers end to end into one long row of {a.size} numbers "
+                        "(`np.hstack` or `np.concatenate` of 1-D arrays does this). Put them side by side, one "
+                        "column per power: `np.column_stack([...])` or `np.stack([...], axis=1)`, shape "
+                        "(N, degree + 1) = (6, 4).")
         if a.size == 6 and np.allclose(a.ravel(), x ** 3):
             raise Wrong("you returned only the highest power, x**degree. The design matrix holds *every* "
                         "power from x**0 = 1 to x**degree, one per column: shape (N, degree + 1) = (6, 4).")
@@ -483,11 +488,27 @@ class PolyFeatures(Exercise):
             if np.allclose(a, x[:, None] ** np.arange(1, 5)):
                 raise Wrong("your columns are x, x², x³, x⁴: one power too high each. Start at the power 0 "
                             "(the column of ones) and stop at x**degree: the exponents 0, 1, …, degree.")
+            if np.allclose(a, want.T.reshape(6, 4)):
+                raise Wrong("the right numbers in the wrong places: you built one row per power, shape "
+                            "(degree + 1, N) = (4, 6), then reshaped it to (6, 4). A reshape keeps the numbers "
+                            "in their order and only cuts them into new rows: it does not turn rows into "
+                            "columns. Transpose instead (`.T`), or stack the powers as columns, "
+                            "`np.stack([...], axis=1)`.")
+            if np.allclose(a, x[:, None] * np.arange(4)):
+                raise Wrong("your column k holds x * k, not x to the power k: `*` multiplies, `**` raises to "
+                            "a power (x**0 = 1, x**1 = x, x**2 = x·x, ...).")
             scaled = 2 * (x - x.min()) / (x.max() - x.min()) - 1
             if np.allclose(a, _ref_poly_features(scaled, 3)):
                 raise Wrong("you rescaled x to [-1, 1] before taking the powers. That is what "
                             "`Polynomial.fit` does inside (Section 9), but it is a separate step: "
                             "`poly_features` takes the powers of x exactly as it is given.")
+            u = a[:, 1]
+            slope, shift = np.polyfit(x, u, 1) if np.isfinite(a).all() else (0.0, 0.0)
+            if (abs(slope) > 1e-6 and not np.allclose(u, x) and np.allclose(u, slope * x + shift)
+                    and np.allclose(a, _ref_poly_features(u, 3))):
+                raise Wrong("you changed x (centred or scaled it) before taking the powers: your second column "
+                            "is not x itself. Rescaling is a separate step (`Polynomial.fit` does it inside, "
+                            "Section 9); `poly_features` takes the powers of x exactly as it is given.")
             if np.allclose(a, np.trunc(want)):
                 raise Wrong("your matrix holds whole numbers only: 0.5² = 0.25 became 0 and (-0.5)³ became 0. "
                             "It was created with an integer dtype (e.g. `np.ones(..., dtype=int)`, or "
