@@ -115,8 +115,10 @@ def _failed(rows: list[LayerShape], input_shape: tuple, quiet: bool, where: str,
     if not quiet:
         print(format_rows(rows, input_shape))
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return ValueError(f"show_shapes: {where}. The layers before it ran (printed above). "
-                      f"{type(exc).__name__}: {first}")
+    ran = ("The layers before it ran (printed above)." if rows else
+           f"It was the first layer: check the input's shape {tuple(input_shape)} against what "
+           "that layer expects (a missing batch axis, or channels in the wrong place?).")
+    return ValueError(f"show_shapes: {where}. {ran} {type(exc).__name__}: {first}")
 
 
 # -- PyTorch ------------------------------------------------------------------------------------

@@ -120,3 +120,10 @@ def test_format_rows():
     lines = text.splitlines()
     assert lines[0].split() == ["layer", "type", "output", "shape", "params"]
     assert lines[1].split() == ["input", "(2,", "4)"] and "1,234" in lines[2] and lines[3].startswith("total")
+
+
+def test_a_failing_first_layer_points_at_the_input():
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU())
+    with pytest.raises(ValueError, match=r"first layer: check the input's shape \(5, 28, 28, 1\)"):
+        show_shapes(model, torch.zeros(5, 28, 28, 1), quiet=True)       # channels last, for PyTorch
