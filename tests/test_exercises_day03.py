@@ -187,3 +187,128 @@ def test_adam_swapped_averages_fixed_lr_and_missing_sqrt_are_named():
     assert "new_m and new_s are swapped" in _m(day03.q4, variant("swap"))
     assert "use the argument `lr`" in _m(day03.q4, variant("lr"))
     assert "square root" in _m(day03.q4, variant("sqrt"))
+
+
+# -- Exercise 5: precision, recall and F1 -----------------------------------------------------
+
+def _prf_variant(kind):
+    """A beginner's `precision_recall_f1`, wrong in one typical way (``kind``), else right."""
+    def f(y_true, p, threshold=0.5):
+        pred = (p >= (0.5 if kind == "fixed threshold" else threshold)).astype(float)
+        if kind == "probabilities":
+            pred = p
+        tp, fp, fn = np.sum(pred * y_true), np.sum(pred * (1 - y_true)), np.sum((1 - pred) * y_true)
+        tn = np.sum((1 - pred) * (1 - y_true))
+        if kind == "no zero check":
+            precision, recall = tp / (tp + fp), tp / (tp + fn)
+            return precision, recall, 2 * precision * recall / (precision + recall)
+        precision = tp / (tp + fp) if tp + fp > 0 else 0.0
+        recall = tp / (tp + fn) if tp + fn > 0 else 0.0
+        if kind == "swapped":
+            precision, recall = recall, precision
+        if kind == "divided by n":
+            precision, recall = tp / len(y_true), tp / len(y_true)
+        if kind == "accuracy":
+            precision = (tp + tn) / len(y_true)
+        if kind == "arithmetic mean":
+            return precision, recall, (precision + recall) / 2
+        if kind == "no factor 2":
+            return precision, recall, precision * recall / (precision + recall) if precision + recall else 0.0
+        if kind == "f1 zero check missing":
+            return precision, recall, 2 * precision * recall / (precision + recall)
+        return precision, recall, 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return f
+
+
+def test_precision_recall_f1_mistakes_are_named():
+    q = day03.q5
+    assert "precision and recall are swapped" in _msg(q, _prf_variant("swapped"))
+    assert "divided TP by the number of examples" in _msg(q, _prf_variant("divided by n"))
+    assert "that is the accuracy" in _msg(q, _prf_variant("accuracy"))
+    assert "arithmetic mean" in _msg(q, _prf_variant("arithmetic mean"))
+    assert "factor of 2" in _msg(q, _prf_variant("no factor 2"))
+    assert "probabilities `p` themselves" in _msg(q, _prf_variant("probabilities"))
+    assert "still decides at 0.5" in _msg(q, _prf_variant("fixed threshold"))
+    msg = _msg(q, _prf_variant("no zero check"))
+    assert "precision is NaN when nothing is predicted positive" in msg and "zero_division=0" in msg
+    msg = _msg(q, _prf_variant("f1 zero check missing"))
+    assert "f1 is NaN when nothing is predicted positive" in msg and "both 0" in msg
+
+    def f1_guards_predicted_positives(y_true, p, threshold=0.5):  # F1 guarded by TP + FP > 0 only
+        P, R = (np.float64(v) for v in day03._prf(y_true, p, threshold)[:2])   # NumPy: 0 / 0 is NaN
+        return P, R, 2 * P * R / (P + R) if np.sum(p >= threshold) > 0 else 0.0
+
+    msg = _msg(q, f1_guards_predicted_positives)
+    assert "f1 is NaN when every predicted positive is wrong" in msg and "both 0" in msg
+
+
+def test_precision_recall_f1_crashes_are_explained():
+    q = day03.q5
+
+    def python_ints(y_true, p, threshold=0.5):        # Python numbers: 0 / 0 raises
+        pred = p >= threshold
+        tp = int(np.sum(pred & (y_true == 1)))
+        fp = int(np.sum(pred & (y_true == 0)))
+        fn = int(np.sum(~pred & (y_true == 1)))
+        precision, recall = tp / (tp + fp), tp / (tp + fn)
+        return precision, recall, 2 * precision * recall / (precision + recall)
+
+    def bool_minus(y_true, p, threshold=0.5):         # boolean minus boolean
+        pred, actual = p >= threshold, y_true == 1
+        hit = pred & actual
+        tp, fp, fn = np.sum(hit), np.sum(pred - hit), np.sum(actual - hit)
+        return tp / (tp + fp), tp / (tp + fn), 0.0
+
+    def invert_floats(y_true, p, threshold=0.5):      # ~ on float labels
+        pred = p >= threshold
+        tp, fp = np.sum(pred & (y_true == 1)), np.sum(pred & ~y_true)
+        return tp / (tp + fp), 0.0, 0.0
+
+    def python_and(y_true, p, threshold=0.5):         # `and` on whole arrays
+        pred = p >= threshold
+        tp = np.sum(pred and y_true == 1)
+        return tp, tp, tp
+
+    assert "divided by zero" in _msg(q, python_ints) and "zero_division=0" in _msg(q, python_ints)
+    msg = _msg(q, bool_minus)
+    assert "`a & ~b`" in msg and "boolean arrays" in msg and "power" not in msg
+    assert "Compare first" in _msg(q, invert_floats)
+    assert "Python's `and`" in _msg(q, python_and)
+
+
+def test_precision_recall_f1_right_answers_pass():
+    from sklearn.metrics import f1_score, precision_score, recall_score
+
+    q = day03.q5
+    assert q.evaluate(q.reference()).correct
+
+    def with_sklearn(y_true, p, threshold=0.5):
+        pred = p >= threshold
+        return (precision_score(y_true, pred, zero_division=0), recall_score(y_true, pred, zero_division=0),
+                f1_score(y_true, pred, zero_division=0))
+
+    def float32_array(y_true, p, threshold=0.5):      # float32 arithmetic, one array of three
+        pred = (p >= threshold).astype(np.float32)
+        y = y_true.astype(np.float32)
+        tp, fp, fn = (pred * y).sum(), (pred * (1 - y)).sum(), ((1 - pred) * y).sum()
+        prec = tp / (tp + fp) if tp + fp else np.float32(0)
+        rec = tp / (tp + fn) if tp + fn else np.float32(0)
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else np.float32(0)
+        return np.array([prec, rec, f1], dtype=np.float32)
+
+    def harmonic(y_true, p, threshold=0.5):           # F1 as 2 / (1/P + 1/R), guarded
+        P, R, _ = day03._prf(y_true, p, threshold)
+        return P, R, 2 / (1 / P + 1 / R) if P > 0 and R > 0 else 0.0
+
+    for answer in (with_sklearn, float32_array, harmonic):
+        res = q.evaluate(answer)
+        assert res.correct, (answer.__name__, res.message)
+
+
+def test_precision_recall_f1_printed_solution_and_starter():
+    from exercise_helpers import defined, starter_code
+
+    q = day03.q5
+    assert q.evaluate(defined(q.solution_code, q.name)).correct
+    starter = starter_code("03_binary_classification_keras.ipynb", q.name)
+    assert q.evaluate(defined(starter, q.name)).status == "not_attempted"

@@ -1,4 +1,4 @@
-"""Exercises of Day 03 -- binary classification (cross-entropy, decision line, optimizers)."""
+"""Exercises of Day 03 -- binary classification (cross-entropy, decision line, optimizers, metrics)."""
 
 from __future__ import annotations
 
@@ -337,5 +337,169 @@ class AdamStep(Exercise):
             check_close(arr, ref, f"{lab} at step t = {t}")
 
 
-q1, q2, q3, q4 = BCE(), BoundaryX2(), MomentumStep(), AdamStep()
-ALL = [q1, q2, q3, q4]
+# Exercise 5's example: 20 points, 8 of class 1. At threshold 0.5: TP 3, FP 1, FN 5, TN 11, so that
+# precision, recall, F1, their arithmetic mean, accuracy and TP / N all differ; at 0.3: TP 6, FP 3, FN 2.
+_Y5 = np.array([1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.float64)
+_P5 = np.array([0.9, 0.8, 0.6, 0.7, 0.4, 0.35, 0.2, 0.1, 0.45, 0.1,
+                0.2, 0.05, 0.15, 0.25, 0.4, 0.02, 0.12, 0.33, 0.08, 0.22])
+
+
+def _prf(y_true, p, threshold=0.5):
+    pred, actual = np.asarray(p) >= threshold, np.asarray(y_true) == 1
+    tp, fp, fn = np.sum(pred & actual), np.sum(pred & ~actual), np.sum(~pred & actual)
+    precision = tp / (tp + fp) if tp + fp > 0 else 0.0
+    recall = tp / (tp + fn) if tp + fn > 0 else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return float(precision), float(recall), float(f1)
+
+
+class PrecisionRecallF1(Exercise):
+    name = "precision_recall_f1"
+    title = "Exercise 5 — precision, recall and F1"
+    hints = (
+        "First turn the probabilities into decisions: the model says 1 wherever p reaches the "
+        "threshold. Then count three cells of the confusion matrix: true positives (said 1, is 1), "
+        "false positives (said 1, is 0) and false negatives (said 0, is 1).",
+        "Precision asks 'of the points I called positive, how many are?', so TP is divided by all "
+        "predicted positives, TP + FP. Recall asks 'of the real positives, how many did I find?', so "
+        "TP is divided by all actual positives, TP + FN. Neither divides by the number of examples.",
+        "F1 is the harmonic mean 2·P·R / (P + R), not (P + R) / 2. Each of the three divisions can be "
+        "0 / 0 (nothing predicted positive, no real positives, or P = R = 0): test the denominator "
+        "first and use 0.0 in that case. Counting with booleans is easiest: `&` is 'and', `~` is 'not'.",
+    )
+    solution_code = """
+        def precision_recall_f1(y_true, p, threshold=0.5):
+            pred = p >= threshold                     # the 0/1 decisions, as booleans
+            actual = y_true == 1
+            tp = np.sum(pred & actual)
+            fp = np.sum(pred & ~actual)
+            fn = np.sum(~pred & actual)
+            precision = tp / (tp + fp) if tp + fp > 0 else 0.0
+            recall = tp / (tp + fn) if tp + fn > 0 else 0.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+            return precision, recall, f1
+    """
+
+    def reference(self):
+        return _prf
+
+    # -- helpers ----------------------------------------------------------------------
+    def _run(self, fn, y, p, threshold):
+        """Call the learner's function; name the typical boolean and 0/0 crashes."""
+        try:
+            out = call(fn, y.copy(), p.copy(), threshold, what="`precision_recall_f1`")
+        except Wrong as exc:
+            msg = str(exc)
+            if "boolean subtract" in msg or "boolean negative" in msg:
+                raise Wrong("`precision_recall_f1` raised a TypeError: NumPy refuses `a - b` (and `-a`) "
+                            "when both are boolean arrays, such as `p >= threshold` and `y_true == 1`. "
+                            "For 'a and not b' write `a & ~b`, or turn the booleans into numbers first, "
+                            "`a.astype(int)`.") from None
+            if "invert" in msg or "bitwise_and" in msg or "bitwise_or" in msg:
+                raise Wrong("`precision_recall_f1` raised a TypeError: `~`, `&` and `|` work on boolean "
+                            "(or integer) arrays, but the labels `y_true` are floats 0.0 and 1.0. Compare "
+                            "first to get booleans: `actual = y_true == 1`.") from None
+            if "truth value of an array" in msg:
+                raise Wrong("`precision_recall_f1` raised a ValueError: Python's `and`, `or`, `not` and "
+                            "`if` need one True/False, not a whole array. For arrays use `&`, `|`, `~` "
+                            "(with brackets: `(p >= threshold) & (y_true == 1)`), or multiply 0/1 "
+                            "arrays.") from None
+            if "ZeroDivisionError" in msg:
+                raise Wrong("`precision_recall_f1` divided by zero. That happens when nothing is predicted "
+                            "positive (TP + FP = 0), when there are no real positives (TP + FN = 0), or "
+                            "when precision and recall are both 0. The exercise defines each such value "
+                            "as 0 (like scikit-learn's `zero_division=0`): test the denominator before "
+                            "dividing.") from None
+            raise
+        if isinstance(out, np.ndarray) and out.shape == (3,):
+            out = tuple(out)
+        return _unpack(out, 3, "(precision, recall, f1)", "`precision_recall_f1`")
+
+    @staticmethod
+    def _soft(y, p):
+        """The 'metrics' of an answer that counts with the probabilities instead of 0/1 decisions."""
+        tp, fp, fn = np.sum(y * p), np.sum((1 - y) * p), np.sum(y * (1 - p))
+        return tp / (tp + fp), tp / (tp + fn)
+
+    def _zero_case(self, fn, y, p, threshold, when):
+        out = self._run(fn, y, p, threshold)
+        for arr, lab in zip(out, ("precision", "recall", "f1")):
+            check_shape(arr, (), lab)
+            if np.isnan(arr).any():
+                why = ("precision and recall are both 0 there, so 2·P·R / (P + R) is 0 / 0"
+                       if lab == "f1" else "that is 0 / 0")
+                raise Wrong(f"{lab} is NaN {when}: {why}. The exercise defines it as 0 (like "
+                            "scikit-learn's `zero_division=0`): test the denominator, and return 0.0 "
+                            "when it is 0.")
+        check_close(np.array([float(a) for a in out]), _prf(y, p, threshold), "(precision, recall, f1)",
+                    names=("precision", "recall", "f1"))
+
+    # -- the check --------------------------------------------------------------------
+    def verify(self, fn):
+        y, p = _Y5, _P5
+        out = self._run(fn, y, p, 0.5)
+        for arr, lab in zip(out, ("precision", "recall", "f1")):
+            check_shape(arr, (), lab)
+            check_finite(arr, lab)
+        got = np.array([float(a) for a in out])
+        P, R, F = _prf(y, p, 0.5)                          # 0.75, 0.375, 0.5
+        n, tp = len(y), 3
+        if np.allclose(got[:2], [R, P]):
+            raise Wrong(f"precision and recall are swapped (you return {got[0]:.3f}, {got[1]:.3f}). "
+                        "Precision divides TP by the *predicted* positives, TP + FP: how many of the "
+                        "model's 'yes' are right. Recall divides TP by the *actual* positives, TP + FN: "
+                        "how many of the real positives the model found.")
+        soft_p, soft_r = self._soft(y, p)
+        if np.isclose(got[0], soft_p) or np.isclose(got[1], soft_r):
+            raise Wrong("you counted with the probabilities `p` themselves (e.g. `np.sum(y_true * p)`), "
+                        "so every point counts a little as positive. The confusion matrix counts "
+                        "*decisions*: first `pred = p >= threshold`, then count with `pred`.")
+        if np.isclose(got[0], tp / n) or np.isclose(got[1], tp / n):
+            raise Wrong(f"you divided TP by the number of examples ({tp}/{n} = {tp / n:.3f}): that is "
+                        "the share of true positives among all points, not precision or recall. "
+                        "Precision divides by the predicted positives, TP + FP; recall by the actual "
+                        "positives, TP + FN.")
+        if np.isclose(got[0], 14 / n) or np.isclose(got[1], 14 / n):
+            raise Wrong("that is the accuracy, (TP + TN) / N: the share of right answers. Precision and "
+                        "recall look at the positives only: TP / (TP + FP) and TP / (TP + FN).")
+        if np.allclose(got[:2], [P, R]) and np.isclose(got[2], (P + R) / 2):
+            raise Wrong(f"F1 is {got[2]:.4g}, the arithmetic mean (P + R) / 2. F1 is the *harmonic* mean, "
+                        "2·P·R / (P + R), which stays low when either of the two is low: a model "
+                        "cannot hide a poor recall behind a high precision.")
+        if np.allclose(got[:2], [P, R]) and np.isclose(got[2], P * R / (P + R)):
+            raise Wrong("F1 is off by a factor of 2: the harmonic mean is 2·P·R / (P + R).")
+        check_close(got, [P, R, F], "(precision, recall, f1)", names=("precision", "recall", "f1"))
+        # another threshold: the argument must be used
+        got3 = np.array([float(a) for a in self._run(fn, y, p, 0.3)])
+        if not np.allclose(got3, _prf(y, p, 0.3)) and np.allclose(got3, [P, R, F]):
+            raise Wrong("called with threshold = 0.3, your function still decides at 0.5: use the "
+                        "argument `threshold`, `p >= threshold`.")
+        check_close(got3, _prf(y, p, 0.3), "(precision, recall, f1) at threshold 0.3",
+                    names=("precision", "recall", "f1"))
+        # the 0 / 0 cases, defined as 0
+        self._zero_case(fn, y, p, 0.95, "when nothing is predicted positive (threshold 0.95, TP + FP = 0)")
+        y_miss = np.array([0, 0, 1, 0, 1, 0], dtype=np.float64)
+        p_miss = np.array([0.9, 0.7, 0.2, 0.1, 0.3, 0.4])
+        self._zero_case(fn, y_miss, p_miss, 0.5, "when every predicted positive is wrong (TP = 0)")
+        self._zero_case(fn, np.zeros(5), np.array([0.9, 0.1, 0.6, 0.2, 0.3]), 0.5,
+                        "when there are no real positives (TP + FN = 0)")
+        return "precision: how many of the 'yes' are right; recall: how many positives were found."
+
+    def fresh_args(self, rng):
+        n = int(rng.integers(12, 40))                   # not the example's 20 points
+        y = (rng.random(n) < 0.4).astype(np.float64)
+        y[:2] = [1.0, 0.0]                              # both classes present
+        return y, rng.random(n), float(rng.uniform(0.2, 0.8))
+
+    def fresh_compare(self, out, want):
+        if isinstance(out, np.ndarray) and out.shape == (3,):
+            out = tuple(out)
+        got = _unpack(out, 3, "(precision, recall, f1)", "`precision_recall_f1`")
+        for arr, lab in zip(got, ("precision", "recall", "f1")):
+            check_shape(arr, (), lab)
+        check_close(np.array([float(a) for a in got]), want, "(precision, recall, f1)",
+                    names=("precision", "recall", "f1"))
+
+
+q1, q2, q3, q4, q5 = BCE(), BoundaryX2(), MomentumStep(), AdamStep(), PrecisionRecallF1()
+ALL = [q1, q2, q3, q4, q5]
