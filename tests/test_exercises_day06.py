@@ -154,6 +154,75 @@ def test_jacobian_by_jvp_mistakes():
     assert "wrong sign" in _msg(day06.q1, lambda f, x: -__import__("jax").jacfwd(f)(x))
 
 
+def test_jacobian_by_jvp_more_beginner_mistakes():
+    """Mistakes named by the review: each gets its own explanation, not a bare difference."""
+    import jax
+    import jax.numpy as jnp
+
+    def eye(x, j):
+        return jnp.eye(len(x), dtype=jnp.asarray(x).dtype)[j]
+
+    def forgot_reassign(f, x):                   # e.at[j].set(1.0) without `e = ...`
+        x = jnp.asarray(x)
+        cols = []
+        for j in range(x.shape[0]):
+            e = jnp.zeros_like(x)
+            e.at[j].set(1.0)
+            cols.append(jax.jvp(f, (x,), (e,))[1])
+        return jnp.stack(cols, axis=1)
+    assert "e = e.at[j].set(1.0)" in _msg(day06.q1, forgot_reassign)
+
+    def list_tangent(f, x):                      # a Python list as the direction
+        cols = []
+        for j in range(len(x)):
+            e = [0.0] * len(x)
+            e[j] = 1.0
+            cols.append(jax.jvp(f, (x,), (e,))[1])
+        return jnp.stack(cols, axis=1)
+    msg = _msg(day06.q1, list_tangent)
+    assert "not a Python list" in msg and "Traceback" not in msg
+
+    def kept_pair(f, x):                         # the whole (f(x), J·e_j) pair collected
+        return jnp.array([jax.jvp(f, (x,), (eye(x, j),)) for j in range(len(x))])
+    assert "whole pair" in _msg(day06.q1, kept_pair)
+
+    def last_column(f, x):                       # the loop overwrites instead of appending
+        for j in range(len(x)):
+            col = jax.jvp(f, (x,), (eye(x, j),))[1]
+        return col
+    assert "last column" in _msg(day06.q1, last_column)
+
+    def point_as_direction(f, x):                # jax.jvp(f, (x,), (x,))
+        return jnp.stack([jax.jvp(f, (x,), (x,))[1] for _ in range(len(x))], axis=1)
+    assert "J·x" in _msg(day06.q1, point_as_direction)
+
+    def finite_differences(f, x):                # no jvp at all, h = 1e-3
+        return jnp.stack([(f(x + 1e-3 * np.eye(len(x))[j]) - f(x)) / 1e-3 for j in range(len(x))], axis=1)
+    assert "finite differences" in _msg(day06.q1, finite_differences)
+
+    def vmap_rows(f, x):                         # vmap over the directions: columns come out as rows
+        return jax.vmap(lambda v: jax.jvp(f, (x,), (v,))[1])(jnp.eye(len(x), dtype=jnp.asarray(x).dtype))
+    assert ".T" in _msg(day06.q1, vmap_rows)
+
+    def tangents_of_length_m(f, x):              # n taken from the outputs
+        m = len(f(x))
+        return jnp.stack([jax.jvp(f, (x,), (jnp.eye(m, dtype=jnp.asarray(x).dtype)[j],))[1]
+                          for j in range(m)], axis=1)
+    assert "not the number of outputs" in _msg(day06.q1, tangents_of_length_m)
+
+    # right answers written other ways still pass
+    def numpy_filled(f, x):
+        J = np.zeros((len(f(x)), len(x)))
+        for j in range(len(x)):
+            e = np.zeros(len(x))
+            e[j] = 1.0
+            J[:, j] = jax.jvp(f, (x,), (e,))[1]
+        return J
+    assert day06.q1.evaluate(numpy_filled).correct
+    assert day06.q1.evaluate(lambda f, x: jax.vmap(lambda v: jax.jvp(f, (x,), (v,))[1], out_axes=1)(
+        jnp.eye(len(x), dtype=jnp.asarray(x).dtype))).correct
+
+
 def test_jacobian_by_jvp_float32_tangent_under_x64():
     """With float64 on (as in the notebook), a float32 tangent is refused by jax.jvp: explained."""
     import jax

@@ -66,7 +66,8 @@ class JacobianByJvp(Exercise):
         "input direction (not one per output).",
         "`jax.jvp` takes tuples, `jax.jvp(f, (x,), (v,))`, and returns the pair (f(x), J·v): keep "
         "the second. The direction v is a one-hot vector with the same shape *and dtype* as x: "
-        "start from `jnp.zeros_like(x)` and use `.at[j].set(1.0)` (an int vector is refused).",
+        "start from `jnp.zeros_like(x)` and use `.at[j].set(1.0)`, keeping its result: it returns a "
+        "*new* array and leaves the old one as it was. An int vector is refused.",
         "Collect the n columns in a list and put them side by side with `jnp.stack(..., axis=1)`: "
         "shape (m, n), one row per output. `axis=0` (or `jnp.array(the_list)`) gives the transpose, "
         "(n, m); and a single jvp with a vector of ones gives J·1, the row sums, not the matrix.",
@@ -111,10 +112,16 @@ class JacobianByJvp(Exercise):
                 raise Wrong("jax.jvp takes its primals and tangents as tuples, one entry per argument "
                             "of f: write `jax.jvp(f, (x,), (v,))`, with the commas.") from None
             if "different primal and tangent shapes" in msg or "shapes must be equal" in msg:
-                raise Wrong("jax.jvp refused the tangent's shape: the tangent is *one* direction, "
-                            "a vector of the same shape as x, (n,). Push one one-hot vector e_j per "
-                            "pass (a row of the identity, not the whole identity matrix) and collect "
-                            "the n results.") from None
+                raise Wrong("jax.jvp refused the tangent's shape: the tangent is *one* direction in "
+                            "input space, a vector of exactly the shape of x, (n,) with n = "
+                            "`x.shape[0]` (not the number of outputs m). Push one one-hot vector e_j "
+                            "per pass (a row of `jnp.eye(n)`, not the whole identity matrix) and "
+                            "collect the n results.") from None
+            if "same tree structure" in msg:
+                raise Wrong("jax.jvp wants the tangent in the same form as x: one array of shape (n,), "
+                            "not a Python list (nor a tuple inside the tuple). Turn a list into an "
+                            "array with `jnp.array(e, dtype=x.dtype)`, or build the direction as "
+                            "`jnp.zeros_like(x).at[j].set(1.0)`.") from None
             if "only defined for scalar-output" in msg:
                 raise Wrong("`jax.grad` works only for a function with one (scalar) output, and f has "
                             "m outputs. Forward mode is `jax.jvp`: one pass per input direction e_j "
@@ -141,6 +148,29 @@ class JacobianByJvp(Exercise):
         if out.shape == (m,) and np.allclose(out, J[:, 0], **tol):
             raise Wrong("that is only the first column of the Jacobian (J·e_0), shape (2,): "
                         "loop over all n = 3 input directions and put the columns side by side.")
+        if out.shape == (m,) and np.allclose(out, J[:, -1], **tol):
+            raise Wrong("that is only the last column of the Jacobian (J·e_2), shape (2,): each pass "
+                        "of your loop replaces the column of the pass before. Append every column to "
+                        "a list, then put them side by side after the loop.")
+        Jx = J @ np.asarray(x)
+        if (out.shape == (m,) and np.allclose(out, Jx, **tol)) or (
+                out.shape == (m, n) and np.allclose(out, Jx[:, None], **tol)):
+            raise Wrong("that is J·x: you pushed the point x itself forward as the direction. In "
+                        "`jax.jvp(f, (x,), (v,))` the first tuple is *where* to differentiate (x) "
+                        "and the second is the direction: for column j it is the one-hot e_j.")
+        if out.ndim == 3 and out.size == 2 * m * n:
+            for ax in (k for k in range(3) if out.shape[k] == 2):
+                second = np.moveaxis(out, ax, 0)[1]
+                if ((second.shape == (m, n) and np.allclose(second, J, **tol))
+                        or (second.shape == (n, m) and np.allclose(second, J.T, **tol))):
+                    raise Wrong(f"wrong shape: expected (2, 3), got {out.shape}: you collected the "
+                                "whole pair (f(x), J·e_j) that `jax.jvp` returns at each pass. Keep "
+                                "only the second value, `jax.jvp(f, (x,), (e_j,))[1]`, the column.")
+        if out.shape == (m, n) and np.all(out == 0):
+            raise Wrong("your Jacobian is all zeros: every jvp was given the zero vector as its "
+                        "direction (or you returned the array you started from). `e.at[j].set(1.0)` "
+                        "does not change `e`: JAX arrays are immutable (Section 1), so it returns a "
+                        "*new* array: write `e = e.at[j].set(1.0)`.")
         if out.shape == (m,) and np.allclose(out, fx, **tol):
             raise Wrong("that is f(x) itself: `jax.jvp` returns the pair (f(x), J·v), and the "
                         "derivative is the *second* value.")
@@ -151,14 +181,24 @@ class JacobianByJvp(Exercise):
                             "keep the *second* value, the derivative along e_j.")
         if out.shape == (n, m) and np.allclose(out, J.T, **tol):
             raise Wrong("wrong shape: expected (2, 3), got (3, 2): your Jacobian is transposed. "
-                        "Each jvp gives one *column* (J·e_j, m = 2 numbers), but `jnp.stack(columns)` "
-                        "and `jnp.array(columns)` put each one in a *row*: stack with `axis=1`. "
-                        "(Rows, one per output, are what reverse mode, vjp, gives.)")
+                        "Each jvp gives one *column* (J·e_j, m = 2 numbers), but `jnp.stack(columns)`, "
+                        "`jnp.array(columns)` and `jax.vmap` over the directions put each one in a "
+                        "*row*: stack with `axis=1` (or take `.T` of the result). (Rows, one per "
+                        "output, are what reverse mode, vjp or grad, gives: rows built that way are "
+                        "stacked with `axis=0`.)")
         if out.shape == (m, m) and np.allclose(out, J[:, :m], **tol):
             raise Wrong("you got only the first 2 columns: your loop runs over the m = 2 outputs, "
                         "but forward mode needs one pass per *input*: loop over the n = 3 entries "
                         "of x (`x.shape[0]`).")
-        check_close(out, J, "your Jacobian", **tol)
+        try:
+            check_close(out, J, "your Jacobian", **tol)
+        except Wrong:
+            if out.shape == J.shape and np.abs(out - J).max() < 1e-2 * (1 + np.abs(J).max()):
+                raise Wrong(f"your Jacobian is close but not exact: it differs by up to "
+                            f"{np.abs(out - J).max():.1e}. That is the error of finite differences, "
+                            "(f(x + h e_j) - f(x)) / h; `jax.jvp` gives the exact derivative along "
+                            "e_j, with no step h: use it for each column.") from None
+            raise
         return ("n forward passes, one column each: what `jax.jacfwd` does, with `vmap` instead "
                 "of the loop. For a loss (m = 1), reverse mode needs one pass instead of n.")
 
