@@ -312,3 +312,50 @@ def test_precision_recall_f1_printed_solution_and_starter():
     assert q.evaluate(defined(q.solution_code, q.name)).correct
     starter = starter_code("03_binary_classification_keras.ipynb", q.name)
     assert q.evaluate(defined(starter, q.name)).status == "not_attempted"
+
+
+def test_precision_recall_f1_review_mistakes_are_named():
+    """Mistakes found in review: `>` for `>=`, floats with `~`, notebook variables, probabilities
+    given to scikit-learn, all-zero counts, and 1 (not 0) for an undefined ratio."""
+    q = day03.q5
+
+    def counted(y_true, p, threshold, pred, zero=0.0):
+        act = y_true == 1
+        tp, fp, fn = np.sum(pred & act), np.sum(pred & ~act), np.sum(~pred & act)
+        P = tp / (tp + fp) if tp + fp else zero
+        R = tp / (tp + fn) if tp + fn else zero
+        return P, R, (2 * P * R / (P + R) if P + R else zero)
+
+    def strictly_greater(y_true, p, threshold=0.5):
+        return counted(y_true, p, threshold, p > threshold)
+
+    def float_decisions(y_true, p, threshold=0.5):    # ~ on a float array that is not y_true
+        pred = (p >= threshold).astype(float)
+        tp, fn = np.sum(pred * (y_true == 1)), np.sum(~pred * (y_true == 1))
+        return tp, fn, 0.0
+
+    def notebook_labels(y_true, p, threshold=0.5):    # uses a (stand-in) notebook array
+        yr_test = np.r_[np.ones(30), np.zeros(970)]
+        return counted(yr_test, p, threshold, p >= threshold)
+
+    def sklearn_on_probabilities(y_true, p, threshold=0.5):
+        from sklearn.metrics import precision_score
+        return precision_score(y_true, p), 0.0, 0.0
+
+    def arguments_swapped(p, y_true, threshold=0.5):
+        return counted(y_true, p, threshold, p >= threshold)
+
+    def one_when_undefined(y_true, p, threshold=0.5):
+        return counted(y_true, p, threshold, p >= threshold, zero=1.0)
+
+    assert "use `>=`, not `>`" in _msg(q, strictly_greater)
+    msg = _msg(q, float_decisions)
+    assert "`.astype(float)`" in msg and "`1 - a`" in msg
+    msg = _msg(q, notebook_labels)
+    assert "(20,) and (1000,)" in msg and "arguments only" in msg and "v[:, None]" not in msg
+    assert "not with probabilities" in _msg(q, sklearn_on_probabilities)
+    msg = _msg(q, arguments_swapped)
+    assert "all 0" in msg and "`(y_true, p, threshold)`" in msg and "zeros_like" not in msg
+    msg = _msg(q, one_when_undefined)
+    assert msg.startswith("When nothing is predicted positive") and "(1, 0, 0)" in msg and "(0, 0, 0)" in msg
+    assert "intercept" not in msg

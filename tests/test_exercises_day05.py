@@ -285,3 +285,55 @@ def test_load_image_folder_leaves_no_trace():
     assert os.listdir is listdir and os.scandir is scandir       # the reversed listings are undone
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "mlcourse_day05_*"))) == before
     assert np.array_equal(np.random.get_state()[1], state)
+
+
+def test_load_image_folder_review_mistakes_and_side_effects():
+    """Found in review: `os.listdir(path=...)` must work under the reversed listing, `.sort()` returning
+    None, a resize, PIL's (width, height) used as a shape, and an `os.chdir` into a folder the check deletes."""
+    import os
+
+    from PIL import Image
+
+    q = day05.q5
+    ref = q.reference()
+
+    def keyword_listdir(root):                          # right, with keyword arguments
+        names = sorted(d for d in os.listdir(path=root) if os.path.isdir(os.path.join(root, d)))
+        images, labels, _ = ref(root)
+        with os.scandir(path=root) as entries:
+            assert sorted(e.name for e in entries if e.is_dir()) == names
+        return images, labels, names
+    res = q.evaluate(keyword_listdir)
+    assert res.correct, res.message
+
+    def sort_in_place(root):
+        names = [d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))].sort()
+        return [name for name in names]
+    m = _msg(q, sort_in_place)
+    assert "returns None" in m and "sorted(" in m
+
+    def resized(root):
+        images, labels, names = ref(root)
+        return np.zeros((len(images), 28, 28), np.float32), labels, names
+    m = _msg(q, resized)
+    assert "keep each file's own size" in m and "image_size" in m
+
+    def size_as_shape(root):
+        images, labels, names = ref(root)
+        out = []
+        for k, name in enumerate(names):
+            for f in sorted(os.listdir(os.path.join(root, name))):
+                img = Image.open(os.path.join(root, name, f))
+                out.append(np.asarray(img, dtype=np.float32).reshape(img.size) / 255)
+        return np.stack(out), labels, names
+    m = _msg(q, size_as_shape)
+    assert "height and width are swapped" in m and "(width, height)" in m
+
+    cwd = os.getcwd()
+
+    def changes_directory(root):                        # right answer, but leaves the kernel in root
+        os.chdir(root)
+        return ref(".")[0], ref(".")[1], ref(".")[2]
+    res = q.evaluate(changes_directory)
+    assert res.correct and "os.chdir" in res.message
+    assert os.getcwd() == cwd

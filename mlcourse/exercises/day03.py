@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from . import Exercise, Wrong, as_array, call, check_close, check_finite, check_shape
@@ -397,8 +399,21 @@ class PrecisionRecallF1(Exercise):
                             "`a.astype(int)`.") from None
             if "invert" in msg or "bitwise_and" in msg or "bitwise_or" in msg:
                 raise Wrong("`precision_recall_f1` raised a TypeError: `~`, `&` and `|` work on boolean "
-                            "(or integer) arrays, but the labels `y_true` are floats 0.0 and 1.0. Compare "
-                            "first to get booleans: `actual = y_true == 1`.") from None
+                            "(or integer) arrays, not on floats, such as the labels `y_true` (0.0 and 1.0) "
+                            "or decisions turned into numbers with `.astype(float)`. Compare first to get "
+                            "booleans: `actual = y_true == 1`, `pred = p >= threshold`. (With 0/1 "
+                            "floats, 'not a' is `1 - a` and 'a and b' is `a * b`.)") from None
+            if "could not be broadcast" in msg:
+                shapes = re.findall(r"\(\d*,?[\d, ]*\)", msg.split("broadcast", 1)[-1])
+                raise Wrong(f"`precision_recall_f1` combined arrays of different shapes ({' and '.join(shapes[:2])}), "
+                            f"but `y_true` and `p` both have shape {y.shape} here. Use the function's "
+                            "arguments only, not the notebook's `yr_test` or `p_rare`: the check calls it "
+                            "on its own small example.") from None
+            if "mix of binary and continuous" in msg:
+                raise Wrong("`precision_recall_f1` raised a ValueError from scikit-learn: its "
+                            "`precision_score`, `recall_score` and `f1_score` compare labels with "
+                            "*decisions* (0/1), not with probabilities. Pass `p >= threshold` instead of "
+                            "`p`.") from None
             if "truth value of an array" in msg:
                 raise Wrong("`precision_recall_f1` raised a ValueError: Python's `and`, `or`, `not` and "
                             "`if` need one True/False, not a whole array. For arrays use `&`, `|`, `~` "
@@ -431,8 +446,13 @@ class PrecisionRecallF1(Exercise):
                 raise Wrong(f"{lab} is NaN {when}: {why}. The exercise defines it as 0 (like "
                             "scikit-learn's `zero_division=0`): test the denominator, and return 0.0 "
                             "when it is 0.")
-        check_close(np.array([float(a) for a in out]), _prf(y, p, threshold), "(precision, recall, f1)",
-                    names=("precision", "recall", "f1"))
+        got, want = np.array([float(a) for a in out]), np.array(_prf(y, p, threshold))
+        if not np.allclose(got, want):
+            raise Wrong("{}, your function returns (precision, recall, f1) = ({}) but they should be "
+                        "({}). A ratio whose denominator is 0 is defined as 0 here (like scikit-learn's "
+                        "`zero_division=0`), not 1 or NaN; the other values are computed as "
+                        "usual.".format(when[0].upper() + when[1:], ", ".join(f"{v:.4g}" for v in got),
+                                        ", ".join(f"{v:.4g}" for v in want)))
 
     # -- the check --------------------------------------------------------------------
     def verify(self, fn):
@@ -444,6 +464,12 @@ class PrecisionRecallF1(Exercise):
         got = np.array([float(a) for a in out])
         P, R, F = _prf(y, p, 0.5)                          # 0.75, 0.375, 0.5
         n, tp = len(y), 3
+        if np.all(got == 0):
+            raise Wrong("precision, recall and F1 are all 0: your function counted no true positives, but "
+                        f"the example has {tp} (points with `y_true == 1` and `p >= 0.5`). Print your TP: "
+                        "is `y_true` compared with 1 (not `p`), and are the arguments in the order "
+                        "`(y_true, p, threshold)`? (With integers, `//` rounds every ratio down to 0: "
+                        "divide with `/`.)")
         if np.allclose(got[:2], [R, P]):
             raise Wrong(f"precision and recall are swapped (you return {got[0]:.3f}, {got[1]:.3f}). "
                         "Precision divides TP by the *predicted* positives, TP + FP: how many of the "
@@ -475,6 +501,15 @@ class PrecisionRecallF1(Exercise):
             raise Wrong("called with threshold = 0.3, your function still decides at 0.5: use the "
                         "argument `threshold`, `p >= threshold`.")
         check_close(got3, _prf(y, p, 0.3), "(precision, recall, f1) at threshold 0.3",
+                    names=("precision", "recall", "f1"))
+        # a probability exactly at the threshold counts as a 'yes'
+        y_tie, p_tie = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0.5, 0.5, 0.2, 0.1])
+        got_tie = np.array([float(a) for a in self._run(fn, y_tie, p_tie, 0.5)])
+        if np.allclose(np.nan_to_num(got_tie), 0.0):
+            raise Wrong("with `p` exactly equal to the threshold (p = 0.5, threshold = 0.5) your function "
+                        "predicts 0, so it finds nothing. The model predicts 1 where `p >= threshold`: "
+                        "use `>=`, not `>`.")
+        check_close(got_tie, _prf(y_tie, p_tie, 0.5), "(precision, recall, f1) with p = threshold",
                     names=("precision", "recall", "f1"))
         # the 0 / 0 cases, defined as 0
         self._zero_case(fn, y, p, 0.95, "when nothing is predicted positive (threshold 0.95, TP + FP = 0)")

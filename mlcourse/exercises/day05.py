@@ -407,8 +407,8 @@ def _write_folder(records):
 class _ReversedScan:
     """What ``os.scandir`` returns (an iterator and a context manager), with the entries in reverse name order."""
 
-    def __init__(self, real, *args):
-        with real(*args) as entries:
+    def __init__(self, real, *args, **kwargs):
+        with real(*args, **kwargs) as entries:
             self._it = iter(sorted(entries, key=lambda e: e.name, reverse=True))
 
     def __iter__(self):
@@ -445,10 +445,10 @@ def _listings_reversed():
                     if c is not None and isinstance(vars(c).get("scandir"), staticmethod)
                     and vars(c)["scandir"].__func__ is real_scandir]   # Path.glob of Python 3.13 keeps os.scandir
         saved = [(c, vars(c)["scandir"]) for c in globbers]
-        os.listdir = lambda *args: sorted(real_listdir(*args), reverse=True)
-        os.scandir = lambda *args: _ReversedScan(real_scandir, *args)
+        os.listdir = lambda *args, **kwargs: sorted(real_listdir(*args, **kwargs), reverse=True)
+        os.scandir = lambda *args, **kwargs: _ReversedScan(real_scandir, *args, **kwargs)
         for c in globbers:
-            c.scandir = staticmethod(lambda *args: _ReversedScan(real_scandir, *args))
+            c.scandir = staticmethod(lambda *args, **kwargs: _ReversedScan(real_scandir, *args, **kwargs))
         try:
             yield
         finally:
@@ -499,13 +499,29 @@ class LoadImageFolder(Exercise):
         return _ref_load_folder
 
     def evaluate(self, *args):
+        import os
+
+        cwd = os.getcwd()
+        moved = False
         try:
             with _listings_reversed():
-                return super().evaluate(*args)
+                result = super().evaluate(*args)
         finally:
+            try:
+                moved = os.getcwd() != cwd
+            except FileNotFoundError:                 # the learner's function went into a folder now deleted
+                moved = True
+            if moved:
+                os.chdir(cwd)
             for tmp in self._folders:
                 tmp.cleanup()
             self._folders.clear()
+        if moved:
+            result.message += ("\nNote: your function changes the working directory (`os.chdir`); the check "
+                               "changed it back, since its test folders are deleted afterwards. Build the "
+                               "paths instead, `os.path.join(root, name, file)`, so that the rest of the "
+                               "notebook keeps working in its own folder.")
+        return result
 
     def _folder(self, records):
         tmp = _write_folder(records)
@@ -551,6 +567,10 @@ def _call_folder(fn, root):
             raise Wrong(f"{crash}. The folder names are class *names* (words here), not numbers: the label "
                         "of an image is the position of its folder's name in the sorted class_names "
                         "(0 for the first), not `int(name)`.") from None
+        if "'NoneType' object is not iterable" in msg:
+            raise Wrong(f"{crash}. A common cause here: `names.sort()` sorts the list in place and returns "
+                        "None, so `names = os.listdir(root).sort()` leaves `names = None`. Write "
+                        "`names = sorted(...)`, or call `names.sort()` on a line of its own.") from None
         if "IsADirectoryError" in msg:
             raise Wrong(f"{crash}. You opened a folder as if it were an image: list the files *inside* "
                         "each class folder and open those.") from None
@@ -585,7 +605,8 @@ def _judge_folder(out, records):
                     "folders often hold a README, a LICENSE or macOS's .DS_Store): keep only the "
                     "sub-folders, `os.path.isdir(os.path.join(root, d))` (or `p.is_dir()`).")
     if sorted(class_names) == names and class_names != names:
-        raise Wrong(f"your class_names are {class_names}: the order in which the folders were listed. "
+        raise Wrong(f"your class_names are {class_names}: the order in which the folders were listed "
+                    "(or in which a `set` keeps them: a set has no order either). "
                     "`os.listdir`, `Path.iterdir` and `glob` promise no order (it depends on the file "
                     "system; this check lists in reverse on purpose), so the same folder would get other "
                     "labels on another computer. Sort the names: label k means `class_names[k]` of the "
@@ -604,6 +625,16 @@ def _judge_folder(out, records):
         raise Wrong(f"the images have shape {arr.shape}, with a colour axis: these PNGs are grayscale, "
                     f"one number per pixel, so keep (N, H, W) = {(n, h, w)}. Read them with "
                     "`np.array(Image.open(path))` (add `.convert('L')` if a file is in colour).")
+    if arr.ndim == 3 and arr.shape == (n, w, h) and h != w:
+        raise Wrong(f"the images have shape {arr.shape}: height and width are swapped. PIL gives an "
+                    f"image's size as (width, height) = {(w, h)}; NumPy's shape is (rows, columns) = "
+                    f"(height, width) = {(h, w)}. `np.array(Image.open(path))` gets it right: do not "
+                    "reshape with `img.size`.")
+    if arr.ndim in (3, 4) and arr.shape[0] == n and arr.shape[1:3] != (h, w):
+        raise Wrong(f"the images have shape {arr.shape}, but the files are {h} × {w} pixels (height × "
+                    f"width): keep each file's own size, (N, H, W) = {(n, h, w)}. Did you resize them "
+                    "(`.resize(...)`, or `image_dataset_from_directory`, which resizes to "
+                    "`image_size=(256, 256)` unless told otherwise)?")
     if arr.shape == (n, h * w):
         raise Wrong(f"the images are flattened, {arr.shape}: a loader returns (N, H, W) = {(n, h, w)}; "
                     "flattening belongs to the preparation for a dense layer (Exercise 1).")
