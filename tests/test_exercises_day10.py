@@ -16,19 +16,33 @@ def _msg(q, answer):
     return res.message
 
 
-def test_causal_mask_mistakes():
-    assert "wrong orientation" in _msg(day10.q1, lambda T: torch.triu(torch.ones(T, T, dtype=torch.bool)))
-    assert "upper-triangular" in _msg(day10.q1, lambda T: np.tril(np.ones((T, T), dtype=bool)).T)
-    assert "nn.MultiheadAttention" in _msg(day10.q1, lambda T: ~torch.tril(torch.ones(T, T, dtype=torch.bool)))
-    assert "diagonal" in _msg(day10.q1, lambda T: torch.tril(torch.ones(T, T, dtype=torch.bool), -1))
-    assert "no mask at all" in _msg(day10.q1, lambda T: torch.ones(T, T, dtype=torch.bool))
-    assert "additive" in _msg(day10.q1, lambda T: torch.triu(torch.full((T, T), -torch.inf), 1))
-    assert "expected (5, 5), got (5,)" in _msg(day10.q1, lambda T: torch.ones(T, dtype=torch.bool))
-    # a float 0/1 mask is *added* by F.scaled_dot_product_attention: the future leaks (issue 14)
-    assert "dtype is torch.float32" in _msg(day10.q1, lambda T: torch.tril(torch.ones(T, T)))
-    msg = _msg(day10.q1, lambda T: np.tril(np.ones((T, T), dtype=np.int64)))
-    assert "dtype is int64" in msg and "refuse integer masks" in msg and ".astype(bool)" in msg
-    assert day10.q1.evaluate(lambda T: np.tril(np.ones((T, T), dtype=bool))).correct
+def test_additive_scores_mistakes():
+    q = day10.q1
+    ref = lambda s, H, W, U, v: np.tanh(s @ W + H @ U) @ v  # noqa: E731
+    assert q.evaluate(ref).correct
+    assert q.evaluate(lambda *a: ref(*(x.astype(np.float32) for x in a))).correct       # float32 throughout
+    assert q.evaluate(lambda s, H, W, U, v: torch.tanh(torch.from_numpy(s) @ torch.from_numpy(W)
+                                                       + torch.from_numpy(H) @ torch.from_numpy(U))
+                      @ torch.from_numpy(v)).correct                                       # in PyTorch
+    assert q.evaluate(lambda s, H, W, U, v: np.array([v @ np.tanh(s @ W + h @ U) for h in H])).correct  # a loop
+    msg = _msg(q, lambda s, H, W, U, v: (s @ W + H @ U) @ v)
+    assert "tanh is missing" in msg and "cancels in the softmax" in msg
+    assert "separately" in _msg(q, lambda s, H, W, U, v: (np.tanh(s @ W) + np.tanh(H @ U)) @ v)
+    assert "W and U are swapped" in _msg(q, lambda s, H, W, U, v: np.tanh(s @ U + H @ W) @ v)
+    assert "nn.Linear" in _msg(q, lambda s, H, W, U, v: np.tanh(W @ s + (U @ H.T).T) @ v)   # column-vector habit
+    msg = _msg(q, lambda s, H, W, U, v: day10._softmax(np.tanh(s @ W + H @ U) @ v))
+    assert "attention *weights*" in msg and "before the softmax" in msg
+    assert "inside the tanh" in _msg(q, lambda s, H, W, U, v: np.tanh((s @ W + H @ U) @ v))
+    assert "summed the A components" in _msg(q, lambda s, H, W, U, v: np.tanh(s @ W + H @ U).sum(-1))
+    assert "v is missing" in _msg(q, lambda s, H, W, U, v: np.tanh(s @ W + H @ U))
+    assert "expected (6,)" in _msg(q, lambda s, H, W, U, v: np.tanh(s @ W + H @ U) @ v[:, None])
+    assert "ReLU" in _msg(q, lambda s, H, W, U, v: np.maximum(s @ W + H @ U, 0) @ v)
+    assert "dot-product scores" in _msg(q, lambda s, H, W, U, v: H @ s)
+    # an answer that works only for the example's sizes fails on the fresh random inputs (distinct widths)
+    msg = _msg(q, lambda s, H, W, U, v: ref(s, H, W, U, v) if H.shape == (6, 4) else np.zeros(len(H)))
+    assert "new random inputs" in msg
+    msg = _msg(q, lambda s, H, W, U, v: np.tanh(s @ U + H @ W) @ v if len(s) != len(H[0]) else ref(s, H, W, U, v))
+    assert "new random inputs" in msg
 
 
 def test_padding_mask_mistakes():
@@ -148,8 +162,8 @@ def test_clip_mistakes():
 
 def test_answers_that_ignore_their_inputs_fail():
     """Hard-coded answers (the example's sizes, a fixed pad id) fail on the fresh random inputs."""
-    five = np.tril(np.ones((5, 5), dtype=bool))
-    assert "new random inputs" in _msg(day10.q1, lambda T: five if T == 5 else np.ones((1, 1), dtype=bool))
+    fixed = day10.q1.reference()(*day10.AdditiveScores._inputs(np.random.default_rng(1014), 6, 4, 4, 4))
+    assert "new random inputs" in _msg(day10.q1, lambda s, H, W, U, v: fixed if len(H) == 6 else fixed[:1])
     from mlcourse.exercises.day10 import _tokens
 
     def only_example(t, pad_id=0):                # right for the example's (3, 6) tokens and nothing else
@@ -163,9 +177,8 @@ def test_answers_that_ignore_their_inputs_fail():
 
 # --- review of the messages (beginners' answers) -------------------------------------------------
 
-def test_masks_name_extra_axes_fixed_sizes_and_greater_than():
-    assert "extra (or misplaced) axis" in _msg(day10.q1, lambda T: torch.tril(torch.ones(1, T, T, dtype=torch.bool)))
-    assert "from the argument T" in _msg(day10.q1, lambda T: torch.tril(torch.ones(5, 5, dtype=torch.bool)))
+def test_padding_mask_names_extra_axes_and_greater_than():
+    assert "extra (or misplaced) axis" in _msg(day10.q2, lambda t, pad_id=0: (t != pad_id)[None, :, None, :])
     msg = _msg(day10.q2, lambda t, pad_id=0: (t > pad_id)[:, None, :])
     assert "`tokens > pad_id`" in msg and "fixed 0" not in msg
     assert "new axis is in front" in _msg(day10.q2, lambda t, pad_id=0: (t != pad_id)[None])

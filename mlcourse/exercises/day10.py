@@ -43,61 +43,111 @@ def _require_bool_dtype(value, what, leak: str) -> None:
                 f"Make it boolean: {fix}.")
 
 
-# --- 1. the causal mask ----------------------------------------------------------------------
+# --- 1. Bahdanau's additive attention scores ---------------------------------------------------
 
-class CausalMask(Exercise):
-    name = "causal_mask"
-    title = "Exercise 1 — the causal mask"
+def _additive(s, H, W, U, v, variant="right"):
+    """The scores e_j = v . tanh(s W + h_j U) in NumPy (row vectors), and typical mistakes (``variant``)."""
+    s, H, W, U, v = (np.asarray(a, dtype=np.float64) for a in (s, H, W, U, v))
+    if variant == "swap":                                  # W on the encoder states, U on the decoder state
+        return np.tanh(s @ U + H @ W) @ v
+    if variant == "linear_T":                              # nn.Linear's convention, x @ W.T
+        return np.tanh(s @ W.T + H @ U.T) @ v
+    if variant == "dot":                                   # the dot-product score of a Transformer
+        return H @ s
+    if variant == "separate":                              # tanh of each term on its own
+        return (np.tanh(s @ W) + np.tanh(H @ U)) @ v
+    pre = s @ W + H @ U                                    # (S, A)
+    if variant == "v_inside":
+        return np.tanh(pre @ v)
+    act = {"no_tanh": lambda a: a, "relu": lambda a: np.maximum(a, 0.0),
+           "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a))}.get(variant, np.tanh)(pre)
+    if variant == "no_v":
+        return act
+    if variant == "sum":
+        return act.sum(-1)
+    e = act @ v
+    return _softmax(e) if variant == "softmax" else e
+
+
+_ADDITIVE_MISTAKES = (
+    ("no_tanh", "the tanh is missing. Without it the score is linear, v·(s W) + v·(h_j U), and the first term is "
+                "the same number for every position j: it cancels in the softmax, so the decoder state s would have "
+                "no say in where the decoder looks. Apply np.tanh to the sum s W + h_j U, then take the dot product "
+                "with v."),
+    ("separate", "you applied tanh to s W and to h_j U separately. Then the part that comes from s is again the "
+                 "same for every j and cancels in the softmax: s no longer changes where the decoder looks. "
+                 "Add the two first, then apply one tanh to the sum."),
+    ("swap", "W and U are swapped: W multiplies the decoder state s (shape (Ds,), so W is (Ds, A)) and U the "
+             "encoder states H (shape (S, Dh), so U is (Dh, A))."),
+    ("linear_T", "you multiplied by the transposed matrices (s @ W.T, the convention of nn.Linear). Here W has "
+                 "shape (Ds, A) and U (Dh, A): s @ W and H @ U."),
+    ("softmax", "you returned the attention *weights* (the softmax of the scores: positive, summing to 1). The "
+                "exercise asks for the raw scores e_j, before the softmax."),
+    ("v_inside", "v is applied inside the tanh. The order is: the sum s W + h_j U (a vector of width A for each j), "
+                 "then tanh, then the dot product with v, which turns each vector into one number."),
+    ("sum", "you summed the A components of tanh(...) instead of weighting them with v: the score is the dot "
+            "product of v with that vector (`@ v`), and v is learned."),
+    ("relu", "you used ReLU; Bahdanau's alignment model, and this exercise, use tanh."),
+    ("sigmoid", "you used the sigmoid; Bahdanau's alignment model, and this exercise, use tanh."),
+    ("dot", "these are dot-product scores, h_j · s (the Transformer's kind, Section 7). Additive attention "
+            "compares s and h_j through a small network: v · tanh(s W + h_j U)."),
+)
+
+
+class AdditiveScores(Exercise):
+    name = "additive_scores"
+    title = "Exercise 1 — Bahdanau's additive attention scores"
     hints = (
-        "Row i is the query (position i), column j the key. Position i may read positions 0, 1, ..., i: "
-        "row 0 has one True, the last row is all True.",
-        "That pattern is the lower triangle of a (T, T) matrix of ones, diagonal included: `torch.tril` "
-        "(or `np.tril`) keeps it and sets everything above the diagonal to 0.",
-        "Make the ones boolean from the start (`dtype=torch.bool`, or `dtype=bool` in NumPy): a float mask of "
-        "1.0s and 0.0s is *added* to the scores by `F.scaled_dot_product_attention` and blocks nothing. Keep "
-        "the diagonal: the default `diagonal=0` of tril does.",
+        "Two projections into a common width A: the decoder state s through W gives one vector of width A, "
+        "the encoder states through U give one such vector per source position, an (S, A) array.",
+        "Add them (broadcasting adds the one vector of s to every row of the (S, A) array), then squash the sum "
+        "elementwise with np.tanh. The tanh acts on the sum, not on each term alone.",
+        "Each row of tanh(...) must become one number: the dot product with v, a vector of width A. A matrix "
+        "product of the (S, A) array with v does all rows at once and gives shape (S,). Do not apply a softmax.",
     )
     solution_code = """
-        def causal_mask(T):
-            return torch.tril(torch.ones(T, T, dtype=torch.bool))
+        def additive_scores(s, H, W, U, v):
+            return np.tanh(s @ W + H @ U) @ v
     """
 
     def reference(self):
-        return lambda T: np.tril(np.ones((T, T), dtype=bool))
+        return lambda s, H, W, U, v: _additive(s, H, W, U, v)
+
+    @staticmethod
+    def _inputs(rng, S, Ds, Dh, A):
+        return (rng.normal(size=Ds), rng.normal(size=(S, Dh)), rng.normal(0, 0.6, size=(Ds, A)),
+                rng.normal(0, 0.6, size=(Dh, A)), rng.normal(size=A))
 
     def verify(self, fn):
-        T = 5
-        m = _bool_matrix(call(fn, T, what="`causal_mask`"), (T, T), "the mask")
-        want = np.tril(np.ones((T, T), dtype=bool))
-        if np.array_equal(m, want.T):
-            raise Wrong("wrong orientation: your mask is upper-triangular, so query 0 (row 0) may read "
-                        "every later key — the future — while the last position sees only itself. "
-                        "Rows are queries and columns are keys: position i may read keys j <= i, so the "
-                        "True entries go on and *below* the diagonal (tril, not triu).")
-        if np.array_equal(m, ~want):
-            raise Wrong("True and False are swapped: your mask is True exactly where attention must be "
-                        "blocked. That is the convention of nn.MultiheadAttention; here (as in "
-                        "F.scaled_dot_product_attention) True means 'may attend'.")
-        if np.array_equal(m, np.tril(want, -1)):
-            raise Wrong("the diagonal is False: every position must be allowed to read itself "
-                        "(otherwise position 0 may read nothing at all). Keep the diagonal in the triangle.")
-        if m.all():
-            raise Wrong("every entry is True: that is no mask at all, every position could read the future.")
-        if not np.array_equal(m, want):
-            wrong = np.argwhere(m != want)[0]
-            raise Wrong(f"entry (query {wrong[0]}, key {wrong[1]}) is {bool(m[tuple(wrong)])} but should be "
-                        f"{bool(want[tuple(wrong)])}: position i may read exactly the keys 0..i.")
-        one = as_array(call(fn, 1, what="`causal_mask`"), "causal_mask(1)")
-        if one.shape == (T, T):
-            raise Wrong(f"causal_mask(1) has shape {one.shape}: build the mask from the argument T, not a fixed size.")
-        if not np.array_equal(_bool_matrix(one, (1, 1), "causal_mask(1)"),
-                              np.ones((1, 1), dtype=bool)):
-            raise Wrong("causal_mask(1) should be [[True]]: one position may read itself.")
-        _require_bool_dtype(call(fn, T, what="`causal_mask`"), "your mask", "the future leaks in")
-        return "row = query, column = key; position i reads positions 0..i."
+        S, D = 6, 4                                          # Ds = Dh = A: swapped or transposed matrices still run
+        args = self._inputs(np.random.default_rng(1014), S, D, D, D)
+        what = "the scores"
+        out = as_array(call(fn, *args, what="`additive_scores`"), what)
+        want = _additive(*args)
+        if out.shape == (S, D) and np.allclose(out, _additive(*args, "no_v"), rtol=1e-4, atol=1e-6):
+            raise Wrong(f"the vector v is missing: you returned tanh(s W + h_j U), one vector of width A for each "
+                        f"position, shape {out.shape}. The score of position j is one number: the dot product of "
+                        "that vector with v, so the result has shape (S,).")
+        if out.shape in ((S, 1), (1, S)) and np.allclose(out.ravel(), want, rtol=1e-4, atol=1e-6):
+            raise Wrong(f"the numbers are right but the shape is {out.shape}; expected ({S},), one score per "
+                        "source position. Use v as the vector it is (shape (A,)): `@ v` gives (S,), while "
+                        "`@ v[:, None]` or a (1, A) v add an axis of length 1.")
+        check_shape(out, (S,), what)
+        check_finite(out, what)
+        if not np.allclose(out, want, rtol=1e-4, atol=1e-6):
+            for variant, message in _ADDITIVE_MISTAKES:
+                if np.allclose(out, _additive(*args, variant), rtol=1e-4, atol=1e-6):
+                    raise Wrong(message)
+        check_close(out, want, what)
+        return "e_j = v · tanh(s W + h_j U): the softmax of these scores gives the attention weights."
+
+    def fresh_compare(self, out, want):
+        check_close(out, want, "the scores", rtol=1e-4, atol=1e-6)
 
     def fresh_args(self, rng):
-        return (int(rng.integers(6, 13)),)          # never the example's 5 (or 1)
+        S = int(rng.integers(7, 12))                          # longer than the example's 6
+        Ds, Dh, A = (int(d) for d in rng.choice(np.arange(2, 10), size=3, replace=False))
+        return self._inputs(rng, S, Ds, Dh, A)
 
 
 # --- 2. the padding mask ---------------------------------------------------------------------
@@ -548,5 +598,5 @@ class ClipByGlobalNorm(Exercise):
         return grads, float(norm * rng.uniform(0.2, 1.5))      # clipped, or (factor > 1) left alone
 
 
-q1, q2, q3, q4, q5 = CausalMask(), PaddingMask(), MultiHeadAttention(), GRUStep(), ClipByGlobalNorm()
+q1, q2, q3, q4, q5 = AdditiveScores(), PaddingMask(), MultiHeadAttention(), GRUStep(), ClipByGlobalNorm()
 ALL = [q1, q2, q3, q4, q5]
