@@ -21,7 +21,8 @@ def _msg(q, answer):
 
 @pytest.mark.parametrize("q", day08.ALL, ids=lambda q: q.name)
 def test_the_printed_solution_passes(q):
-    res = q.evaluate(defined(q.solution_code, q.name))
+    extra = {"keras": pytest.importorskip("keras")} if q is day08.q5 else {}
+    res = q.evaluate(defined(q.solution_code, q.name, **extra))
     assert res.status == "correct", res.message
 
 
@@ -108,16 +109,9 @@ def test_pool_mistakes():
     assert "next to each other in memory" in _msg(day08.q3, lambda x: x.reshape(x.shape[0] // 2, x.shape[1] // 2, 2, 2).max(axis=(2, 3)))
 
 
-def test_param_mistakes():
-    assert "biases" in _msg(day08.q4, lambda ci, co, k: co * ci * k * k)
-    assert "input channels" in _msg(day08.q4, lambda ci, co, k: co * (k * k + 1))
-    assert "k * k" in _msg(day08.q4, lambda ci, co, k: co * (ci * k + 1))
-    assert "per OUTPUT channel" in _msg(day08.q4, lambda ci, co, k: co * ci * k * k + ci)
-
-
 def test_receptive_field_mistakes():
-    assert "ignored the strides" in _msg(day08.q5, lambda layers: sum(k for k, _ in layers) - len(layers) + 1)
-    assert "not 6" in _msg(day08.q5, lambda layers: sum(k for k, _ in layers))
+    assert "ignored the strides" in _msg(day08.q4, lambda layers: sum(k for k, _ in layers) - len(layers) + 1)
+    assert "not 6" in _msg(day08.q4, lambda layers: sum(k for k, _ in layers))
 
     def jump_first(layers):
         r, j = 1, 1
@@ -125,10 +119,10 @@ def test_receptive_field_mistakes():
             j *= s
             r += (k - 1) * j
         return r
-    assert "before using it" in _msg(day08.q5, jump_first)
+    assert "before using it" in _msg(day08.q4, jump_first)
 
 
-def test_review_rounding_up_and_bias_per_input_are_named():
+def test_review_rounding_up_is_named():
     import math
 
     from mlcourse.exercises import day08 as d8
@@ -136,5 +130,80 @@ def test_review_rounding_up_and_bias_per_input_are_named():
                lambda n, k, p, s: round((n + 2 * p - k) / s) + 1):
         res = d8.q1.evaluate(fn)
         assert res.status == "incorrect" and "round down" in res.message
-    res = d8.q4.evaluate(lambda ci, co, k: co * ci * (k * k + 1))
-    assert res.status == "incorrect" and "OUTPUT channel" in res.message
+
+
+# -- Exercise 5: freeze all but the last n layers (Keras, with whatever backend is loaded) -------
+
+def _count(model):
+    return int(sum(np.prod(v.shape) for v in model.trainable_weights))
+
+
+def _freeze(model, n, *, unfreeze_model=True, top=None, freeze_rest=True, keep_bn=True, count=_count):
+    """A beginner's version of the answer, with one typical mistake switched on by the keywords."""
+    keras = pytest.importorskip("keras")
+    if unfreeze_model:
+        model.trainable = True
+    top = (lambda layers: layers[len(layers) - n:]) if top is None else top
+    chosen = top(model.layers)
+    for layer in model.layers:
+        if layer in chosen:
+            layer.trainable = True
+        elif freeze_rest:
+            layer.trainable = False
+    if keep_bn:
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
+    return count(model)
+
+
+def test_freeze_right_answers_pass():
+    pytest.importorskip("keras")
+    q = day08.q5
+    assert q.evaluate(_freeze).status == "correct"
+    assert q.evaluate(lambda m, n: float(_freeze(m, n))).status == "correct"          # 1234.0 is fine
+    assert q.evaluate(lambda m, n: np.int64(_freeze(m, n))).status == "correct"
+    assert q.evaluate(lambda m, n: _freeze(m, n, count=lambda mm: sum(w.numpy().size for w in mm.trainable_weights))).correct
+
+
+def test_freeze_mistakes():
+    pytest.importorskip("keras")
+    q = day08.q5
+    # the model arrives frozen: setting the last n layers' flags alone trains nothing
+    msg = _msg(q, lambda m, n: _freeze(m, n, unfreeze_model=False))
+    assert "model itself is still frozen" in msg and "`model.trainable` is False" in msg
+    assert "wrong way round" in _msg(q, lambda m, n: _freeze(m, n, top=lambda ls: ls[:len(ls) - n]))
+    assert "FIRST" in _msg(q, lambda m, n: _freeze(m, n, top=lambda ls: ls[:n]))
+    assert "off by one" in _msg(q, lambda m, n: _freeze(m, n, top=lambda ls: ls[len(ls) - n - 1:]))
+    assert "off by one" in _msg(q, lambda m, n: _freeze(m, n, top=lambda ls: ls[len(ls) - n + 1:]))
+    assert "still trainable" in _msg(q, lambda m, n: _freeze(m, n, freeze_rest=False))
+    msg = _msg(q, lambda m, n: _freeze(m, n, keep_bn=False))
+    assert "BatchNormalization layer is trainable" in msg and "inference mode" in msg
+    assert "nothing will train" in _msg(q, lambda m, n: 0)                      # forgot everything but a number
+    # the right layers, the wrong count
+    assert "frozen ones and batch norm's moving mean" in _msg(q, lambda m, n: _freeze(m, n, count=lambda mm: mm.count_params()))
+    assert "FROZEN parameters" in _msg(
+        q, lambda m, n: _freeze(m, n, count=lambda mm: int(sum(np.prod(v.shape) for v in mm.non_trainable_weights))))
+    assert "weight tensors" in _msg(q, lambda m, n: _freeze(m, n, count=lambda mm: len(mm.trainable_weights)))
+    assert "counts layers" in _msg(q, lambda m, n: _freeze(m, n, count=lambda mm: n))
+    assert "forget a `return`" in _msg(q, lambda m, n: _freeze(m, n, count=lambda mm: None))
+
+
+def test_freeze_hard_coded_counts_fail():
+    """Right on the fixed models, but the count is copied from them: fresh random models catch it."""
+    pytest.importorskip("keras")
+    q = day08.q5
+    answers = {}
+
+    def spy(m, n):
+        answers.setdefault(len(m.layers) * 100 + n, _freeze(m, n))
+        return answers[len(m.layers) * 100 + n]
+    assert q.evaluate(spy).correct
+    fixed = dict(answers)
+
+    def hard_coded(m, n):
+        _freeze(m, n)
+        return fixed.get(len(m.layers) * 100 + n, 123)
+    msg = _msg(q, hard_coded)
+    assert "new random model" in msg
+

@@ -1,4 +1,4 @@
-"""Exercises of Day 08 -- convolutions, pooling, receptive fields."""
+"""Exercises of Day 08 -- convolutions, pooling, receptive fields, freezing layers for fine-tuning."""
 
 from __future__ import annotations
 
@@ -241,50 +241,9 @@ class MaxPool(Exercise):
         return "each output is the largest of its 2x2 window."
 
 
-class ConvParams(Exercise):
-    name = "conv_params"
-    title = "Exercise 4 — parameters of a convolutional layer"
-    hints = (
-        "Count the parameters of one output channel first: its kernel covers all c_in input channels, each with a "
-        "k x k grid of weights, and it has one bias.",
-        "One output channel has c_in * k * k weights plus 1 bias, and the layer has c_out output channels.",
-        "Multiply (weights + bias of one output channel) by c_out. Check your function: nn.Conv2d(1, 6, 5) has "
-        "6 * (25 + 1) = 156 parameters.",
-    )
-    solution_code = """
-        def conv_params(c_in, c_out, k):
-            return c_out * (c_in * k * k + 1)
-    """
-    _CASES = [(1, 6, 5), (6, 16, 5), (3, 96, 11), (64, 128, 3)]
-
-    def reference(self):
-        return lambda c_in, c_out, k: c_out * (c_in * k * k + 1)
-
-    def fresh_args(self, rng):
-        return int(rng.integers(1, 200)), int(rng.integers(1, 200)), int(rng.integers(1, 12))
-
-    def verify(self, fn):
-        for c_in, c_out, k in self._CASES:
-            got = _scalar(call(fn, c_in, c_out, k, what="`conv_params`"), f"conv_params({c_in}, {c_out}, {k})")
-            want = c_out * (c_in * k * k + 1)
-            if got == want:
-                continue
-            where = f"for c_in={c_in}, c_out={c_out}, k={k} you return {got:g}, but nn.Conv2d has {want}"
-            if got == c_out * c_in * k * k:
-                raise Wrong(f"{where}: you forgot the biases, one per output channel.")
-            if got == c_out * (k * k + 1):
-                raise Wrong(f"{where}: each kernel spans all {c_in} input channels, so it has c_in * k * k weights.")
-            if got == c_out * (c_in * k + 1):
-                raise Wrong(f"{where}: a kernel is k x k, so k * k weights per input channel, not k.")
-            if got == c_out * c_in * k * k + c_in or got == c_out * c_in * (k * k + 1):
-                raise Wrong(f"{where}: there is one bias per OUTPUT channel (c_out of them), not per input channel.")
-            raise Wrong(where + ".")
-        return "AlexNet's first layer: 96 * (3 * 11 * 11 + 1) = 34,944 parameters."
-
-
 class ReceptiveField(Exercise):
     name = "receptive_field"
-    title = "Exercise 5 — the receptive field of a stack of layers"
+    title = "Exercise 4 — the receptive field of a stack of layers"
     hints = (
         "Walk through the layers from the input up, keeping two numbers: r, the receptive field so far, and j, the "
         "jump (how many input pixels apart two neighbouring units of the current layer are). Both start at 1.",
@@ -340,5 +299,188 @@ class ReceptiveField(Exercise):
         return "two 3x3 layers see 5x5, three see 7x7 -- with fewer weights than one 7x7 kernel."
 
 
-q1, q2, q3, q4, q5 = OutputSize(), ConvLayer(), MaxPool(), ConvParams(), ReceptiveField()
+def _keras():
+    """Keras, imported on first use (with whatever backend the notebook chose)."""
+    import keras
+
+    return keras
+
+
+def _n_params(variables) -> int:
+    return int(sum(int(np.prod(v.shape)) for v in variables))
+
+
+def _freeze_reference(model, n):
+    """The reference: only the last n layers train, BatchNormalization layers never."""
+    keras = _keras()
+    model.trainable = True
+    for layer in model.layers[:len(model.layers) - n]:
+        layer.trainable = False
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    return _n_params(model.trainable_weights)
+
+
+def _small_model(rng, frozen=True):
+    """A random little Keras CNN (conv, batch-norm, ReLU, pooling, dense), frozen like a pretrained base."""
+    keras = _keras()
+    L = keras.layers
+    size = int(rng.integers(6, 10))
+    layers = [keras.Input((size, size, int(rng.integers(1, 4))))]
+    for _ in range(int(rng.integers(1, 4))):
+        layers += [L.Conv2D(int(rng.integers(2, 7)), 3, padding="same", use_bias=bool(rng.integers(0, 2))),
+                   L.BatchNormalization(), L.ReLU()]
+    layers += [L.GlobalAveragePooling2D(), L.Dense(int(rng.integers(3, 9))), L.BatchNormalization(), L.ReLU(),
+               L.Dense(int(rng.integers(2, 5)))]
+    model = keras.Sequential(layers)
+    model.trainable = not frozen
+    return model
+
+
+class FreezeAllButLast(Exercise):
+    name = "freeze_all_but_last"
+    title = "Exercise 5 — fine-tuning: freeze all but the last n layers"
+    fresh_trials = 2
+    hints = (
+        "Two switches matter in Keras: the model's own `trainable` and each layer's. A frozen model (trainable "
+        "False) hides the weights of all its layers from training, whatever their own flags say, so switch the "
+        "whole model on first, then switch off what must stay frozen.",
+        "`model.layers` runs from the input (index 0) to the output (index -1): the layers to freeze are all "
+        "but the last n, a slice that ends n before the end. Beware that the slice [:-n] is empty for n = 0; "
+        "`len(model.layers) - n` as the end is safe.",
+        "Then walk over all the layers once more and switch off every `keras.layers.BatchNormalization` "
+        "(`isinstance` tells). The count: add up the sizes (`np.prod(v.shape)`) of the variables in "
+        "`model.trainable_weights`, not of `model.weights` (that list has the frozen ones too).",
+    )
+    solution_code = """
+        def freeze_all_but_last(model, n):
+            model.trainable = True                                    # unfreeze everything first
+            for layer in model.layers[:len(model.layers) - n]:        # all but the last n
+                layer.trainable = False
+            for layer in model.layers:                                # BatchNormalization stays frozen
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.trainable = False
+            return int(sum(np.prod(v.shape) for v in model.trainable_weights))
+    """
+
+    def reference(self):
+        return _freeze_reference
+
+    def fresh_args(self, rng):
+        model = _small_model(rng)
+        return model, int(rng.integers(1, len(model.layers)))
+
+    def _check_fresh(self, fn):
+        # The engine would run the reference on the same model first (a model is not copied),
+        # which would freeze it for the learner: judge each fresh model on its own instead.
+        rng = np.random.default_rng()
+        for _ in range(self.fresh_trials):
+            model, n = self.fresh_args(rng)
+            try:
+                self._judge(fn, model, n)
+            except Wrong as exc:
+                raise Wrong(f"right on the check's example, but not on a new random model ({len(model.layers)} "
+                            f"layers, n = {n}): {exc} Does your function use its arguments only (not numbers "
+                            "copied from an example, nor variables of the notebook)?") from None
+
+    def verify(self, fn):
+        # The model arrives frozen, as a pretrained base does after the first training stage.
+        # n = 3: the last three layers are BN, ReLU, Dense; n = 4 adds a Dense (so that n - 1 and n + 1
+        # differ from n); then a random model.
+        self._judge(fn, self._fixed_model(), 3)
+        self._judge(fn, self._fixed_model(), 4)
+        self._judge(fn, _small_model(np.random.default_rng(85)), 2)
+        return ("only the last layers (batch norm excepted) will learn. In Keras, set `trainable` before "
+                "`compile()`, and compile again after every change.")
+
+    @staticmethod
+    def _fixed_model():
+        keras = _keras()
+        L = keras.layers
+        model = keras.Sequential([keras.Input((8, 8, 3)),
+                                  L.Conv2D(8, 3, padding="same", use_bias=False), L.BatchNormalization(), L.ReLU(),
+                                  L.Conv2D(16, 3, padding="same", use_bias=False), L.BatchNormalization(), L.ReLU(),
+                                  L.GlobalAveragePooling2D(), L.Dense(12), L.BatchNormalization(), L.ReLU(),
+                                  L.Dense(4)])
+        model.trainable = False
+        return model
+
+    def _judge(self, fn, model, n):
+        """Call ``fn(model, n)``; explain which layers train that should not (and vice versa), then the count."""
+        keras = _keras()
+        layers = list(model.layers)
+        total = len(layers)
+        got = call(fn, model, n, what="`freeze_all_but_last`")
+        bn = {i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.BatchNormalization)}
+        weighted = {i for i, layer in enumerate(layers) if layer.weights}
+        live = {id(v) for v in model.trainable_weights}
+        trains = {i for i, layer in enumerate(layers) if any(id(v) in live for v in layer.weights)}
+
+        def last(k):
+            return {i for i in range(total - k, total) if i in weighted and i not in bn}
+
+        want = last(n)
+        names = lambda idx: ", ".join(f"{i}: {layers[i].__class__.__name__}" for i in sorted(idx))  # noqa: E731
+        where = f"n = {n}, on a model whose layers are {names(range(total))}"
+        if trains != want:
+            flags = {i for i, layer in enumerate(layers) if layer.trainable}
+            if not model.trainable and flags & want:
+                raise Wrong(f"nothing will train ({where}): the model itself is still frozen (`model.trainable` is "
+                            "False), and a frozen model hides every layer's weights from training, whatever the "
+                            "layers' own flags say. Unfreeze the whole model first, then freeze the layers "
+                            "before the last n.")
+            if not trains:
+                raise Wrong(f"nothing will train ({where}): every weight is frozen. The last {n} layers "
+                            "(batch norm excepted) should be trainable.")
+            early = weighted - set(range(total - n, total))
+            if early - bn <= trains <= early:
+                raise Wrong(f"the wrong way round ({where}): you froze the last {n} layers and left the earlier "
+                            "ones trainable. Fine-tuning keeps the early, generic layers frozen and trains the "
+                            "last ones, at the end of `model.layers`.")
+            first = set(range(min(n, total))) & weighted
+            if first - bn <= trains <= first:
+                raise Wrong(f"you made the FIRST {n} layers trainable ({where}). `model.layers` runs from the "
+                            "input (index 0) to the output (index -1): the last n are at the end.")
+            for k in (n - 1, n + 1):
+                if 0 < k <= total and last(k) != want and last(k) <= trains <= last(k) | bn:
+                    raise Wrong(f"off by one ({where}): the last {k} layers are trainable instead of the last {n}. "
+                                "Everything before index len(model.layers) - n is frozen, everything from there "
+                                "on trains.")
+            if want <= trains and (trains - want) - bn:
+                raise Wrong(f"layers before the last {n} are still trainable ({names((trains - want) - bn)}; "
+                            f"{where}). Unfreezing the model unfreezes all its layers: freeze the earlier ones "
+                            "again, one by one.")
+            if want <= trains:
+                raise Wrong(f"a BatchNormalization layer is trainable ({names(trains - want)}; {where}). Keep "
+                            "every batch norm frozen: with `trainable = False` Keras runs it in inference mode, "
+                            "with the mean and variance it learned on the big dataset, rather than the noisy "
+                            "statistics of each small batch of the new one. `isinstance(layer, "
+                            "keras.layers.BatchNormalization)` finds them.")
+            missing, extra = want - trains, trains - want
+            parts = ([f"frozen but should train: {names(missing)}"] if missing else []) + \
+                    ([f"trainable but should be frozen: {names(extra)}"] if extra else [])
+            raise Wrong(f"the wrong layers are trainable ({where}): " + "; ".join(parts) + ".")
+        count = _scalar(got, "the number your function returns")
+        right = _n_params(model.trainable_weights)
+        if count == right:
+            return
+        head = f"the right layers are trainable, but you return {count:g} while {right} parameters will train ({where})"
+        if count == _n_params(model.weights):
+            raise Wrong(f"{head}: that counts every weight, the frozen ones and batch norm's moving mean and "
+                        "variance too (`model.count_params()`, `model.weights`). Count `model.trainable_weights`.")
+        if count == _n_params(model.non_trainable_weights):
+            raise Wrong(f"{head}: that is the number of FROZEN parameters (`model.non_trainable_weights`).")
+        if count == len(model.trainable_weights):
+            raise Wrong(f"{head}: that is the number of weight tensors (a kernel, a bias...), not of the numbers "
+                        "in them: add up the size of each tensor, `np.prod(v.shape)`.")
+        if count in (n, len(want)):
+            raise Wrong(f"{head}: that counts layers; the question is how many numbers (parameters) will train.")
+        if count == sum(layers[i].count_params() for i in range(total - n, total)):
+            raise Wrong(f"{head}: that counts all the weights of the last {n} layers, the frozen batch norms' "
+                        "too. Count `model.trainable_weights`.")
+        raise Wrong(f"{head}.")
+
+
+q1, q2, q3, q4, q5 = OutputSize(), ConvLayer(), MaxPool(), ReceptiveField(), FreezeAllButLast()
 ALL = [q1, q2, q3, q4, q5]
