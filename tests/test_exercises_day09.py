@@ -19,18 +19,11 @@ def _msg(q, answer):
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the 0/0 answers divide by zero on purpose
 def test_iou_mistakes():
-    assert "Dice" in _msg(day09.q1, day09.q2.reference())
+    assert "Dice" in _msg(day09.q1, day09._dice)
     assert "one mask only" in _msg(day09.q1, lambda p, t: (p & t).sum() / t.sum())
     assert "twice" in _msg(day09.q1, lambda p, t: (p & t).sum() / (p.sum() + t.sum()))
     assert "pixel accuracy" in _msg(day09.q1, lambda p, t: np.mean(p == t))
     assert "0/0" in _msg(day09.q1, lambda p, t: (p & t).sum() / (p | t).sum())
-
-
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_dice_mistakes():
-    assert "IoU" in _msg(day09.q2, day09.q1.reference())
-    assert "factor of 2" in _msg(day09.q2, lambda p, t: (p & t).sum() / (p.sum() + t.sum()))
-    assert "0/0" in _msg(day09.q2, lambda p, t: 2 * (p & t).sum() / (p.sum() + t.sum()))
 
 
 def test_shortcut_mistakes():
@@ -45,12 +38,12 @@ def test_shortcut_mistakes():
 
 
 def test_mean_iou_mistakes():
-    ref = day09.q4.reference()
-    assert "pixel accuracy" in _msg(day09.q4, lambda p, t, c: np.mean(p == t))
+    ref = day09.q2.reference()
+    assert "pixel accuracy" in _msg(day09.q2, lambda p, t, c: np.mean(p == t))
     with_zero = lambda p, t, cs: np.mean([((p == c) & (t == c)).sum() / max(((p == c) | (t == c)).sum(), 1) for c in cs])  # noqa: E731
-    assert "neither array" in _msg(day09.q4, with_zero)
+    assert "neither array" in _msg(day09.q2, with_zero)
     per_image = lambda p, t, cs: np.mean([ref(a, b, [c for c in cs if ((a == c) | (b == c)).any()]) for a, b in zip(p, t)])  # noqa: E731
-    assert "per image" in _msg(day09.q4, per_image)
+    assert "per image" in _msg(day09.q2, per_image)
 
 
 
@@ -163,24 +156,20 @@ def test_residual_block_mistakes(bad, expected):
 # --- review of the messages (beginners' answers) -------------------------------------------------
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_iou_and_dice_refuse_an_empty_test_on_one_mask_only():
+def test_iou_refuses_an_empty_test_on_one_mask_only():
     iou = lambda p, t: 1.0 if p.sum() == 0 else (p & t).sum() / (p | t).sum()  # noqa: E731
     assert "must be 0.0" in _msg(day09.q1, iou)
-    dice = lambda p, t: 1.0 if p.sum() == 0 else 2 * (p & t).sum() / (p.sum() + t.sum())  # noqa: E731
-    assert "must be 0.0" in _msg(day09.q2, dice)
-    smooth = lambda p, t: (2 * (p & t).sum() + 1e-6) / (p.sum() + t.sum() + 1e-6)  # noqa: E731
-    assert day09.q2.evaluate(smooth).status == "correct"
+    smooth = lambda p, t: ((p & t).sum() + 1e-9) / ((p | t).sum() + 1e-9)  # noqa: E731
+    assert day09.q1.evaluate(smooth).status == "correct"
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_iou_and_dice_name_the_usual_slips():
+def test_iou_names_the_usual_slips():
     u = lambda p, t: (p | t).sum()  # noqa: E731
     assert "returned two numbers (" in _msg(day09.q1, lambda p, t: ((p & t).sum(), u(p, t)))
     assert "`//`" in _msg(day09.q1, lambda p, t: 1 if u(p, t) == 0 else (p & t).sum() // u(p, t))
     assert "between 0 and 1" in _msg(day09.q1, lambda p, t: 100.0 if u(p, t) == 0 else 100 * (p & t).sum() / u(p, t))
     assert "Jaccard distance" in _msg(day09.q1, lambda p, t: 0.0 if u(p, t) == 0 else 1 - (p & t).sum() / u(p, t))
-    assert "`pred + true` is the union" in _msg(day09.q2, lambda p, t: 1.0 if u(p, t) == 0 else 2 * (p & t).sum() / (p + t).sum())
-    assert "smoothing" in _msg(day09.q2, lambda p, t: (2 * (p & t).sum() + 1) / (p.sum() + t.sum() + 1))
 
 
 def test_shortcut_must_be_the_identity_and_no_relu():
@@ -199,14 +188,14 @@ def test_shortcut_must_be_the_identity_and_no_relu():
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_mean_iou_names_more_mistakes():
-    ref = day09.q4.reference()
+    ref = day09.q2.reference()
     iou = lambda p, t, c: ((p == c) & (t == c)).sum() / ((p == c) | (t == c)).sum()  # noqa: E731
-    assert "np.nanmean" in _msg(day09.q4, lambda p, t, cs: np.mean([iou(p, t, c) for c in cs]))
-    assert "argument `classes`" in _msg(day09.q4, lambda p, t, cs: ref(p, t, np.unique(t)))
-    assert "predicted but never true" in _msg(day09.q4, lambda p, t, cs: np.mean([iou(p, t, c) for c in cs if (t == c).any()]))
+    assert "np.nanmean" in _msg(day09.q2, lambda p, t, cs: np.mean([iou(p, t, c) for c in cs]))
+    assert "argument `classes`" in _msg(day09.q2, lambda p, t, cs: ref(p, t, np.unique(t)))
+    assert "predicted but never true" in _msg(day09.q2, lambda p, t, cs: np.mean([iou(p, t, c) for c in cs if (t == c).any()]))
     pooled = lambda p, t, cs: sum(((p == c) & (t == c)).sum() for c in cs) / sum(((p == c) | (t == c)).sum() for c in cs)  # noqa: E731
-    assert "weights each class by its size" in _msg(day09.q4, pooled)
-    assert "mean Dice" in _msg(day09.q4, lambda p, t, cs: np.mean([day09._dice(p == c, t == c) for c in cs if ((p == c) | (t == c)).any()]))
+    assert "weights each class by its size" in _msg(day09.q2, pooled)
+    assert "mean Dice" in _msg(day09.q2, lambda p, t, cs: np.mean([day09._dice(p == c, t == c) for c in cs if ((p == c) | (t == c)).any()]))
 
 
 def test_residual_block_messages_after_review():
@@ -232,3 +221,78 @@ def test_residual_block_messages_after_review():
     assert "LAST axis" not in msg and "no padding" in msg
     assert "order of F.batch_norm's arguments" in _msg(day09.q5, block(order="swapped"))
     assert "not 1e-3" in _msg(day09.q5, block(eps=1e-3))
+
+
+# --- Exercise 4: the parameters of a bottleneck block --------------------------------------------
+
+def _bottleneck(bad=None):
+    """A bottleneck_params answer as a beginner writes it, with one typical mistake (None: right)."""
+    def bottleneck_params(c_in, c_mid, stride=1, expansion=4):
+        c_out = c_mid if bad == "no expansion" else 4 * c_mid if bad == "hard-coded 4" else expansion * c_mid
+        k = {"3x3 as 3": 3, "3x3 as 1x1": 1}.get(bad, 9)
+        per_bn = {"no bn": 0, "bn with running stats": 4, "bn gamma only": 1}.get(bad, 2)
+        total = c_in * c_mid + k * c_mid * c_mid + c_mid * c_out + per_bn * (c_mid + c_mid + c_out)
+        if bad == "conv bias":
+            total += c_mid + c_mid + c_out
+        needs = {"no projection": False, "always projection": True,
+                 "projection ignores stride": c_in != c_out,
+                 "projection compares c_mid": c_in != c_mid or stride != 1}.get(bad, c_in != c_out or stride != 1)
+        if needs:
+            total += c_in * c_out * (9 if bad == "3x3 projection" else 1)
+            total += 0 if bad == "projection without bn" else per_bn * c_out
+            total += c_out if bad == "conv bias" else 0
+        return total
+    return bottleneck_params
+
+
+def test_bottleneck_params_right_answers_pass():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    assert day09.q4.evaluate(_bottleneck()).status == "correct"
+    assert day09.q4.evaluate(lambda *a: float(_bottleneck()(*a))).status == "correct"     # 70400.0 is fine
+    assert day09.q4.evaluate(lambda *a: np.int64(_bottleneck()(*a))).status == "correct"
+    assert day09.q4.evaluate(lambda *a: torch.tensor(_bottleneck()(*a))).status == "correct"
+
+    def built(c_in, c_mid, stride=1, expansion=4):      # counting a real block's parameters is right too
+        c_out = expansion * c_mid
+        layers = [nn.Conv2d(c_in, c_mid, 1, bias=False), nn.BatchNorm2d(c_mid), nn.Conv2d(c_mid, c_mid, 3, bias=False),
+                  nn.BatchNorm2d(c_mid), nn.Conv2d(c_mid, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
+        if c_in != c_out or stride != 1:
+            layers += [nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
+        return sum(p.numel() for p in nn.Sequential(*layers).parameters())
+    assert day09.q4.evaluate(built).status == "correct"
+    assert day09.q4.reference()(256, 64) == 70_400 and day09.q4.reference()(64, 64) == 75_008
+
+
+@pytest.mark.parametrize("bad,expected", [
+    ("no bn", "you left out the batch norms"),
+    ("bn with running stats", "running mean and variance are statistics"),
+    ("bn gamma only", "a batch norm learns two"),
+    ("conv bias", "whose shift beta makes a bias useless"),
+    ("3x3 as 3", "3 x 3 = 9 weights per pair of channels, not 3"),
+    ("3x3 as 1x1", "not 1 as the 1x1 ones"),
+    ("no projection", "you forgot the projection shortcut"),
+    ("projection ignores stride", "test `stride != 1` as well"),
+    ("projection compares c_mid", "not from c_mid"),
+    ("always projection", "the identity, which costs nothing"),
+    ("projection without bn", "AND a batch norm"),
+    ("3x3 projection", "not a 3x3 one"),
+    ("no expansion", "must EXPAND the channels"),
+    ("hard-coded 4", "use the argument `expansion`"),
+])
+def test_bottleneck_params_mistakes(bad, expected):
+    msg = _msg(day09.q4, _bottleneck(bad))
+    assert expected in msg, msg
+
+
+def test_bottleneck_params_odd_answers():
+    assert "not a whole number" in _msg(day09.q4, lambda *a: _bottleneck()(*a) / 3)
+    assert "one whole number" in _msg(day09.q4, lambda *a: (1, 2))
+    assert "nor go back to c_in" in _msg(day09.q4, lambda c_in, c_mid, s=1, e=4: c_in * c_mid + 9 * c_mid ** 2
+                                               + c_mid * c_in + 2 * (2 * c_mid + c_in))
+    assert "print each part" in _msg(day09.q4, lambda *a: _bottleneck()(*a) + 1)
+
+
+def test_bottleneck_params_memorised_counts_fail_on_fresh_inputs():
+    counts = {case: day09._bottleneck_count(*case) for case in day09.q4._CASES}
+    assert "new random inputs" in _msg(day09.q4, lambda *a: counts.get(tuple(a), 70_400))

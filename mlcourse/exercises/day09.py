@@ -1,4 +1,4 @@
-"""Exercises of Day 09 -- IoU and Dice, residual shortcuts, mean IoU of a segmentation."""
+"""Exercises of Day 09 -- IoU and mean IoU of a segmentation, residual shortcuts, bottleneck blocks."""
 
 from __future__ import annotations
 
@@ -116,51 +116,85 @@ class IoU(Exercise):
         return "1 means a perfect overlap, 0 no overlap at all."
 
 
-class Dice(Exercise):
-    name = "dice"
-    title = "Exercise 2 — the Dice coefficient"
+class MeanIoU(Exercise):
+    name = "mean_iou"
+    title = "Exercise 2 — mean IoU over classes"
     hints = (
-        "Dice counts the overlap twice and divides by the total size of both masks: 2 |A ∩ B| / (|A| + |B|). "
-        "Two identical masks give exactly 1.",
-        "The overlap is the number of True values of `pred & true`; |A| and |B| are the numbers of True values "
-        "of each mask (`.sum()` counts them).",
-        "When both masks are empty the denominator |A| + |B| is 0: test it first and return 1.0 in that case.",
+        "Mean IoU scores each class on its own, as a yes/no mask, then averages the scores: every class counts "
+        "the same, however many pixels it has.",
+        "For class c the two masks are `pred == c` and `true == c`, over all pixels of all images at once; their "
+        "IoU is intersection / union, as in Exercise 1.",
+        "A class that appears in neither array has an empty union (0/0): leave it out of the average, instead of "
+        "counting it as 0 or 1. Collect the IoUs of the other classes in a list and take its mean.",
     )
     solution_code = """
-        def dice(pred, true):
-            total = pred.sum() + true.sum()
-            return 1.0 if total == 0 else 2 * (pred & true).sum() / total
+        def mean_iou(pred, true, classes):
+            ious = []
+            for c in classes:
+                p, t = pred == c, true == c
+                union = (p | t).sum()
+                if union > 0:
+                    ious.append((p & t).sum() / union)
+            return float(np.mean(ious))
     """
 
+    @staticmethod
+    def _miou(pred, true, classes):
+        ious = []
+        for c in classes:
+            p, t = pred == c, true == c
+            union = (p | t).sum()
+            if union > 0:
+                ious.append((p & t).sum() / union)
+        return float(np.mean(ious))
+
     def reference(self):
-        return _dice
+        return self._miou
 
     def fresh_args(self, rng):
-        return _fresh_masks(rng)
+        k = int(rng.integers(2, 5))
+        true = rng.integers(0, k, size=(int(rng.integers(1, 5)), int(rng.integers(3, 10)), int(rng.integers(3, 10))))
+        pred = np.where(rng.random(true.shape) < rng.uniform(0.1, 0.5), rng.integers(0, k, size=true.shape), true)
+        classes = sorted({int(true.flat[0])} | {int(c) for c in rng.choice(k + 2, size=int(rng.integers(1, k + 2)), replace=False)})
+        return pred, true, classes
 
     def verify(self, fn):
-        got = _scalar(call(fn, _A.copy(), _B.copy(), what="`dice`"), "dice(pred, true)")
-        want = _dice(_A, _B)
-        if np.isclose(got, _iou(_A, _B)):
-            raise Wrong("that is the IoU. Dice divides twice the intersection by |A| + |B|.")
-        if np.isclose(got, want / 2):
-            raise Wrong("you are off by a factor of 2: Dice has 2 |A∩B| in the numerator, so that two identical masks give 1.")
-        if np.isclose(got, 2 * _iou(_A, _B)):
-            raise Wrong("you divided by the union |A ∪ B|; Dice divides by |A| + |B|, the two sizes added: "
-                        "`pred.sum() + true.sum()`. (With boolean arrays `pred + true` is the union, True + True is "
-                        "True: sum each mask on its own.)")
-        if np.isclose(got, (2 * (_A & _B).sum() + 1) / (_A.sum() + _B.sum() + 1)):
-            raise Wrong("a smoothing +1 (as in Dice *losses*) changes the value: compute the exact "
-                        "2 |A∩B| / (|A| + |B|), and handle the empty case with an `if`.")
-        if np.isclose(got, 1 - want):
-            raise Wrong("that is 1 - Dice (the Dice loss); the coefficient itself is 2 |A∩B| / (|A| + |B|).")
-        _ratio_mistakes(got, int((_A & _B).sum()), "dice(pred, true)")
-        check_close(got, want, "dice(pred, true)")
-        got0 = as_array(call(fn, np.zeros((3, 3), bool), np.zeros((3, 3), bool), what="`dice`"), "dice of two empty masks")
-        if got0.shape != () or not np.isfinite(got0) or not np.isclose(got0, 1.0):
-            raise Wrong("two empty masks agree perfectly, but |A| + |B| = 0 (0/0): return 1.0 in that case.")
-        _one_empty(fn, "dice", "dice with one empty mask")
-        return "Dice = 2 IoU / (1 + IoU): it is always at least the IoU."
+        true = _rng.integers(0, 3, size=(5, 8, 8))
+        pred = true.copy()
+        pred[:, :3] = _rng.integers(0, 3, size=(5, 3, 8))
+        pred[0, 0, :4] = 5                                     # class 5 predicted a little, never true
+        classes = [1, 2, 4, 5]                                 # class 4 appears nowhere
+        raw = call(fn, pred.copy(), true.copy(), list(classes), what="`mean_iou`")
+        if np.ndim(raw) == 0 and not isinstance(raw, (str, bytes)) and raw is not None and np.isnan(float(raw)):
+            raise Wrong("the result is NaN: class 4 appears in neither array, so its IoU is 0/0 = NaN, and one NaN "
+                        "makes the mean NaN. Skip the classes whose union is empty (or average with np.nanmean).")
+        got = _scalar(raw, "mean_iou(...)")
+        want = self._miou(pred, true, classes)
+        per_image = np.mean([self._miou(p, t, [1, 2, 5]) for p, t in zip(pred, true)])
+        if np.isclose(got, np.mean(pred == true)):
+            raise Wrong("that is the pixel accuracy; compute one IoU per class and average them.")
+        with_absent = [0.0 if c == 4 else _iou(pred == c, true == c) for c in classes]
+        if np.isclose(got, np.mean(with_absent)) or np.isclose(got, np.mean([1.0 if c == 4 else v for c, v in zip(classes, with_absent)])):
+            raise Wrong("class 4 appears in neither array: its IoU is 0/0. Skip such classes instead of counting them.")
+        if np.isclose(got, per_image) and not np.isclose(per_image, want):
+            raise Wrong("you averaged per image; count the pixels of all images together for each class, then average over the classes.")
+        present = np.union1d(np.unique(pred), np.unique(true))
+        if np.isclose(got, self._miou(pred, true, present)) or np.isclose(got, self._miou(pred, true, np.unique(true))) \
+                or np.isclose(got, self._miou(pred, true, range(len(classes)))):
+            raise Wrong(f"score exactly the classes of the argument `classes` ({classes} here), not the labels found "
+                        f"in the arrays ({present.tolist()}) nor range(len(classes)).")
+        if np.isclose(got, self._miou(pred, true, [c for c in classes if (true == c).any()])):
+            raise Wrong("class 5 is predicted but never true: its IoU is 0 (a false alarm), and it counts. Skip only "
+                        "a class that appears in *neither* array (empty union).")
+        inter = sum(((pred == c) & (true == c)).sum() for c in classes)
+        union = sum(((pred == c) | (true == c)).sum() for c in classes)
+        if np.isclose(got, inter / union):
+            raise Wrong("you added up the intersections and the unions of all classes before dividing: that weights "
+                        "each class by its size. Compute one IoU per class, then average the IoUs.")
+        if np.isclose(got, np.mean([_dice(pred == c, true == c) for c in classes if ((pred == c) | (true == c)).any()])):
+            raise Wrong("that is the mean Dice coefficient; compute the IoU of each class, |A∩B| / |A∪B|.")
+        check_close(got, want, "mean_iou(...)")
+        return "each class counts the same, however many pixels it has."
 
 
 class Shortcut(Exercise):
@@ -283,85 +317,128 @@ class Shortcut(Exercise):
         return "identity where the shapes agree, a projection where they do not (ResNet's 'option B')."
 
 
-class MeanIoU(Exercise):
-    name = "mean_iou"
-    title = "Exercise 4 — mean IoU over classes"
+def _bottleneck_count(c_in, c_mid, stride=1, expansion=4, *, bn=2, bias=False, k3=9, projection="auto",
+                      proj_bn=True, c_last=None, proj_k=1, proj_test="out"):
+    """The parameters of a bottleneck block, with one typical mistake switched on (the defaults: right)."""
+    c_out = expansion * c_mid
+    c_last = c_out if c_last is None else c_last
+    convs = [(c_in, c_mid, 1), (c_mid, c_mid, k3), (c_mid, c_last, 1)]
+    needed = {"out": c_in != c_out or stride != 1, "channels": c_in != c_out,
+              "mid": c_in != c_mid or stride != 1}[proj_test]
+    if projection is True or (projection == "auto" and needed):
+        convs.append((c_in, c_last, proj_k))
+        norms = [c_mid, c_mid, c_last] + ([c_last] if proj_bn else [])
+    else:
+        norms = [c_mid, c_mid, c_last]
+    total = sum(a * b * k for a, b, k in convs) + bn * sum(norms)
+    return total + (sum(b for _, b, _ in convs) if bias else 0)
+
+
+_FREE_IDENTITY = ("here the block keeps the shape of x (c_in equals the output channels, expansion * c_mid, and the "
+                  "stride is 1), so the shortcut is the identity, which costs nothing. A projection is needed only "
+                  "when c_in differs from the OUTPUT channels (not from c_mid) or the stride is not 1.")
+
+
+class BottleneckParams(Exercise):
+    name = "bottleneck_params"
+    title = "Exercise 4 — count the parameters of a bottleneck block"
     hints = (
-        "Mean IoU scores each class on its own, as a yes/no mask, then averages the scores: every class counts "
-        "the same, however many pixels it has.",
-        "For class c the two masks are `pred == c` and `true == c`, over all pixels of all images at once; their "
-        "IoU is intersection / union, as in Exercise 1.",
-        "A class that appears in neither array has an empty union (0/0): leave it out of the average, instead of "
-        "counting it as 0 or 1. Collect the IoUs of the other classes in a list and take its mean.",
+        "Count layer by layer and add up. A convolution without bias has (output channels) x (input channels) x "
+        "(kernel height) x (kernel width) weights; a batch norm has two learned numbers per channel, its scale "
+        "gamma and its shift beta (the running mean and variance are statistics, not parameters).",
+        "The three convolutions: 1x1 from c_in to c_mid, 3x3 from c_mid to c_mid (nine weights per pair of "
+        "channels), 1x1 from c_mid to expansion times c_mid; each is followed by a batch norm over its own output "
+        "channels, and none has a bias, since the batch norm's beta already shifts every channel.",
+        "Last, the shortcut. It is free (the identity) when the block keeps the shape: c_in equal to the output "
+        "channels, expansion * c_mid, and stride 1. Otherwise it is a 1x1 projection from c_in to the output "
+        "channels followed by a batch norm of its own, which makes one more set of weights and of gammas and betas.",
     )
     solution_code = """
-        def mean_iou(pred, true, classes):
-            ious = []
-            for c in classes:
-                p, t = pred == c, true == c
-                union = (p | t).sum()
-                if union > 0:
-                    ious.append((p & t).sum() / union)
-            return float(np.mean(ious))
+        def bottleneck_params(c_in, c_mid, stride=1, expansion=4):
+            c_out = expansion * c_mid
+            convs = c_in * c_mid + 9 * c_mid * c_mid + c_mid * c_out     # 1x1, 3x3, 1x1 (no biases)
+            norms = 2 * (c_mid + c_mid + c_out)                         # gamma and beta of each channel
+            if c_in != c_out or stride != 1:                            # a projection shortcut: 1x1 conv + BN
+                convs += c_in * c_out
+                norms += 2 * c_out
+            return convs + norms
     """
-
-    @staticmethod
-    def _miou(pred, true, classes):
-        ious = []
-        for c in classes:
-            p, t = pred == c, true == c
-            union = (p | t).sum()
-            if union > 0:
-                ious.append((p & t).sum() / union)
-        return float(np.mean(ious))
+    # an identity shortcut; a projection for the channels; for the channels and the stride; for the stride
+    # alone (512 = 4 x 128); and an expansion other than 4.
+    _CASES = [(256, 64, 1, 4), (64, 64, 1, 4), (256, 128, 2, 4), (512, 128, 2, 4), (48, 16, 1, 2)]
+    _MISTAKES = (
+        (dict(bn=0), "you left out the batch norms: each one has two learned numbers per channel, its scale gamma "
+         "and its shift beta (one batch norm after every convolution, the projection's included)."),
+        (dict(bn=4), "you counted 4 numbers per batch-norm channel: the running mean and variance are statistics "
+         "(buffers), not parameters; only gamma and beta are learned, 2 per channel."),
+        (dict(bn=1), "you counted 1 number per batch-norm channel: a batch norm learns two, a scale gamma and a "
+         "shift beta."),
+        (dict(bias=True), "you gave the convolutions a bias: in ResNet every convolution is followed by a batch norm "
+         "(bias=False), whose shift beta makes a bias useless, so there is none to count."),
+        (dict(k3=3), "the 3x3 convolution has 3 x 3 = 9 weights per pair of channels, not 3: count c_mid * c_mid * 9."),
+        (dict(k3=1), "the middle convolution is 3x3: it has 9 weights per pair of channels (c_mid * c_mid * 9), "
+         "not 1 as the 1x1 ones."),
+        (dict(proj_test="channels"), "a stride of 2 halves the height and width, so the shortcut needs a "
+         "projection even when c_in equals the output channels (e.g. c_in = 512, c_mid = 128, stride 2): test "
+         "`stride != 1` as well."),
+        (dict(projection=False), "you forgot the projection shortcut: when the block changes the shape of x "
+         "(c_in != expansion * c_mid, or stride != 1), the shortcut is a 1x1 convolution from c_in to the output "
+         "channels with its own batch norm, and those parameters count."),
+        (dict(projection=True), _FREE_IDENTITY),
+        (dict(proj_test="mid"), _FREE_IDENTITY),
+        (dict(proj_bn=False), "the projection shortcut is a 1x1 convolution AND a batch norm over the output "
+         "channels (2 parameters per channel): add the batch norm."),
+        (dict(proj_k=9), "the projection shortcut is a 1x1 convolution (c_in * c_out weights), not a 3x3 one."),
+    )
 
     def reference(self):
-        return self._miou
+        return _bottleneck_count
 
     def fresh_args(self, rng):
-        k = int(rng.integers(2, 5))
-        true = rng.integers(0, k, size=(int(rng.integers(1, 5)), int(rng.integers(3, 10)), int(rng.integers(3, 10))))
-        pred = np.where(rng.random(true.shape) < rng.uniform(0.1, 0.5), rng.integers(0, k, size=true.shape), true)
-        classes = sorted({int(true.flat[0])} | {int(c) for c in rng.choice(k + 2, size=int(rng.integers(1, k + 2)), replace=False)})
-        return pred, true, classes
+        c_mid, expansion = int(rng.integers(2, 65)), int(rng.choice([2, 4, 4, 4]))
+        c_in = expansion * c_mid if rng.random() < 0.4 else int(rng.integers(2, 300))
+        return c_in, c_mid, int(rng.choice([1, 1, 2])), expansion
+
+    def fresh_compare(self, out, want):
+        got = self._count(out, "the result")
+        if got != want:
+            raise Wrong(f"the count is {got:,} but it should be {want:,}.")
+
+    @staticmethod
+    def _count(value, what):
+        if isinstance(value, (tuple, list, dict)):
+            raise Wrong(f"{what} should be one whole number, the total, but it is a {type(value).__name__}: "
+                        "add the parts up.")
+        arr = as_array(value, what)
+        check_shape(arr, (), what)
+        check_finite(arr, what)
+        got = float(arr)
+        if got != round(got):
+            raise Wrong(f"{what} is {got:g}, not a whole number: a parameter count is a number of weights. "
+                        "Is there a division (`/`) in it?")
+        return int(round(got))
 
     def verify(self, fn):
-        true = _rng.integers(0, 3, size=(5, 8, 8))
-        pred = true.copy()
-        pred[:, :3] = _rng.integers(0, 3, size=(5, 3, 8))
-        pred[0, 0, :4] = 5                                     # class 5 predicted a little, never true
-        classes = [1, 2, 4, 5]                                 # class 4 appears nowhere
-        raw = call(fn, pred.copy(), true.copy(), list(classes), what="`mean_iou`")
-        if np.ndim(raw) == 0 and not isinstance(raw, (str, bytes)) and raw is not None and np.isnan(float(raw)):
-            raise Wrong("the result is NaN: class 4 appears in neither array, so its IoU is 0/0 = NaN, and one NaN "
-                        "makes the mean NaN. Skip the classes whose union is empty (or average with np.nanmean).")
-        got = _scalar(raw, "mean_iou(...)")
-        want = self._miou(pred, true, classes)
-        per_image = np.mean([self._miou(p, t, [1, 2, 5]) for p, t in zip(pred, true)])
-        if np.isclose(got, np.mean(pred == true)):
-            raise Wrong("that is the pixel accuracy; compute one IoU per class and average them.")
-        with_absent = [0.0 if c == 4 else _iou(pred == c, true == c) for c in classes]
-        if np.isclose(got, np.mean(with_absent)) or np.isclose(got, np.mean([1.0 if c == 4 else v for c, v in zip(classes, with_absent)])):
-            raise Wrong("class 4 appears in neither array: its IoU is 0/0. Skip such classes instead of counting them.")
-        if np.isclose(got, per_image) and not np.isclose(per_image, want):
-            raise Wrong("you averaged per image; count the pixels of all images together for each class, then average over the classes.")
-        present = np.union1d(np.unique(pred), np.unique(true))
-        if np.isclose(got, self._miou(pred, true, present)) or np.isclose(got, self._miou(pred, true, np.unique(true))) \
-                or np.isclose(got, self._miou(pred, true, range(len(classes)))):
-            raise Wrong(f"score exactly the classes of the argument `classes` ({classes} here), not the labels found "
-                        f"in the arrays ({present.tolist()}) nor range(len(classes)).")
-        if np.isclose(got, self._miou(pred, true, [c for c in classes if (true == c).any()])):
-            raise Wrong("class 5 is predicted but never true: its IoU is 0 (a false alarm), and it counts. Skip only "
-                        "a class that appears in *neither* array (empty union).")
-        inter = sum(((pred == c) & (true == c)).sum() for c in classes)
-        union = sum(((pred == c) | (true == c)).sum() for c in classes)
-        if np.isclose(got, inter / union):
-            raise Wrong("you added up the intersections and the unions of all classes before dividing: that weights "
-                        "each class by its size. Compute one IoU per class, then average the IoUs.")
-        if np.isclose(got, np.mean([_dice(pred == c, true == c) for c in classes if ((pred == c) | (true == c)).any()])):
-            raise Wrong("that is the mean Dice coefficient; compute the IoU of each class, |A∩B| / |A∪B|.")
-        check_close(got, want, "mean_iou(...)")
-        return "each class counts the same, however many pixels it has."
+        for c_in, c_mid, stride, expansion in self._CASES:
+            case = f"bottleneck_params({c_in}, {c_mid}, {stride}, {expansion})"
+            got = self._count(call(fn, c_in, c_mid, stride, expansion, what="`bottleneck_params`"), case)
+            want = _bottleneck_count(c_in, c_mid, stride, expansion)
+            if got == want:
+                continue
+            if expansion != 4 and got == _bottleneck_count(c_in, c_mid, stride, 4):
+                raise Wrong(f"{case} is {got:,}, the count for an expansion of 4: use the argument `expansion`, "
+                            "the output has expansion * c_mid channels.")
+            if got in (_bottleneck_count(c_in, c_mid, stride, 1), _bottleneck_count(c_in, c_mid, stride, expansion, c_last=c_in)):
+                raise Wrong(f"{case} is {got:,}: the last 1x1 convolution must EXPAND the channels, from c_mid to "
+                            f"expansion * c_mid ({expansion * c_mid} here), not keep c_mid nor go back to c_in; its "
+                            "batch norm and the shortcut then have that many output channels too.")
+            for mistake, message in self._MISTAKES:
+                if got == _bottleneck_count(c_in, c_mid, stride, expansion, **mistake):
+                    raise Wrong(f"{case} is {got:,}, but it should be {want:,}: {message}")
+            raise Wrong(f"{case} is {got:,}, but it should be {want:,}. Write the count as a sum of its parts "
+                        "(three convolutions, three batch norms, and the shortcut) and print each part.")
+        return ("Bottleneck(256, 64) has 70,400 parameters: less than one basic block at 64 channels (73,984), with "
+                "three layers instead of two and four times the channels at its ends.")
 
 
 class ResidualBlock(Exercise):
@@ -559,5 +636,5 @@ def _block_functional(x, p, stride, batch_stats=False, batch_stats_unbiased=Fals
         return None
 
 
-q1, q2, q3, q4, q5 = IoU(), Dice(), Shortcut(), MeanIoU(), ResidualBlock()
+q1, q2, q3, q4, q5 = IoU(), MeanIoU(), Shortcut(), BottleneckParams(), ResidualBlock()
 ALL = [q1, q2, q3, q4, q5]
