@@ -293,6 +293,26 @@ def test_bottleneck_params_odd_answers():
     assert "print each part" in _msg(day09.q4, lambda *a: _bottleneck()(*a) + 1)
 
 
+def _bottleneck_by_hand(c_in, c_mid, stride, expansion, needs_projection, bn_channels=None):
+    c_out = expansion * c_mid
+    bn = 2 * (c_mid if bn_channels is None else bn_channels) + 2 * c_mid + 2 * c_out
+    total = c_in * c_mid + 9 * c_mid * c_mid + c_mid * c_out + bn
+    return total + (c_in * c_out + 2 * c_out if needs_projection else 0)
+
+
+def test_bottleneck_params_shortcut_test_and_coincidences():
+    # the shortcut test with 4 * c_mid instead of expansion * c_mid is caught on a fixed case (not only by chance)
+    four = lambda c_in, c_mid, s=1, e=4: _bottleneck_by_hand(c_in, c_mid, s, e, c_in != 4 * c_mid or s != 1)
+    assert "compare c_in with `expansion * c_mid`" in _msg(day09.q4, four)
+    both = lambda c_in, c_mid, s=1, e=4: _bottleneck_by_hand(c_in, c_mid, s, e, c_in != e * c_mid and s != 1)
+    assert "use `or`, not `and`" in _msg(day09.q4, both)
+    # the first batch norm over c_in adds 2 * (256 - 64) = 384 on Bottleneck(256, 64), exactly what conv biases
+    # add there: a mistake is named only when it explains every case, so no bias is blamed
+    bn_in = lambda c_in, c_mid, s=1, e=4: _bottleneck_by_hand(c_in, c_mid, s, e, c_in != e * c_mid or s != 1, c_in)
+    msg = _msg(day09.q4, bn_in)
+    assert "bias" not in msg and "print each part" in msg, msg
+
+
 def test_bottleneck_params_memorised_counts_fail_on_fresh_inputs():
     counts = {case: day09._bottleneck_count(*case) for case in day09.q4._CASES}
     assert "new random inputs" in _msg(day09.q4, lambda *a: counts.get(tuple(a), 70_400))

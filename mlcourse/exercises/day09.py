@@ -324,7 +324,8 @@ def _bottleneck_count(c_in, c_mid, stride=1, expansion=4, *, bn=2, bias=False, k
     c_last = c_out if c_last is None else c_last
     convs = [(c_in, c_mid, 1), (c_mid, c_mid, k3), (c_mid, c_last, 1)]
     needed = {"out": c_in != c_out or stride != 1, "channels": c_in != c_out,
-              "mid": c_in != c_mid or stride != 1}[proj_test]
+              "mid": c_in != c_mid or stride != 1, "four": c_in != 4 * c_mid or stride != 1,
+              "and": c_in != c_out and stride != 1}[proj_test]
     if projection is True or (projection == "auto" and needed):
         convs.append((c_in, c_last, proj_k))
         norms = [c_mid, c_mid, c_last] + ([c_last] if proj_bn else [])
@@ -364,8 +365,8 @@ class BottleneckParams(Exercise):
             return convs + norms
     """
     # an identity shortcut; a projection for the channels; for the channels and the stride; for the stride
-    # alone (512 = 4 x 128); and an expansion other than 4.
-    _CASES = [(256, 64, 1, 4), (64, 64, 1, 4), (256, 128, 2, 4), (512, 128, 2, 4), (48, 16, 1, 2)]
+    # alone (512 = 4 x 128); and an expansion other than 4, with a projection and with an identity (32 = 2 x 16).
+    _CASES = [(256, 64, 1, 4), (64, 64, 1, 4), (256, 128, 2, 4), (512, 128, 2, 4), (48, 16, 1, 2), (32, 16, 1, 2)]
     _MISTAKES = (
         (dict(bn=0), "you left out the batch norms: each one has two learned numbers per channel, its scale gamma "
          "and its shift beta (one batch norm after every convolution, the projection's included)."),
@@ -381,6 +382,11 @@ class BottleneckParams(Exercise):
         (dict(proj_test="channels"), "a stride of 2 halves the height and width, so the shortcut needs a "
          "projection even when c_in equals the output channels (e.g. c_in = 512, c_mid = 128, stride 2): test "
          "`stride != 1` as well."),
+        (dict(proj_test="four"), "the shortcut test compares c_in with 4 * c_mid: the output has expansion * "
+         "c_mid channels, so compare c_in with `expansion * c_mid` (with expansion = 2, c_in = 32 and c_mid = 16 "
+         "the block keeps the shape and the shortcut is the identity)."),
+        (dict(proj_test="and"), "a projection is needed when the channels change OR the stride is not 1 (either "
+         "one is enough, e.g. c_in = 64, c_mid = 64, stride 1 changes 64 channels to 256): use `or`, not `and`."),
         (dict(projection=False), "you forgot the projection shortcut: when the block changes the shape of x "
          "(c_in != expansion * c_mid, or stride != 1), the shortcut is a 1x1 convolution from c_in to the output "
          "channels with its own batch norm, and those parameters count."),
@@ -419,9 +425,10 @@ class BottleneckParams(Exercise):
         return int(round(got))
 
     def verify(self, fn):
-        for c_in, c_mid, stride, expansion in self._CASES:
+        gots = [self._count(call(fn, *args, what="`bottleneck_params`"), "bottleneck_params({}, {}, {}, {})".format(*args))
+                for args in self._CASES]
+        for (c_in, c_mid, stride, expansion), got in zip(self._CASES, gots):
             case = f"bottleneck_params({c_in}, {c_mid}, {stride}, {expansion})"
-            got = self._count(call(fn, c_in, c_mid, stride, expansion, what="`bottleneck_params`"), case)
             want = _bottleneck_count(c_in, c_mid, stride, expansion)
             if got == want:
                 continue
@@ -432,8 +439,8 @@ class BottleneckParams(Exercise):
                 raise Wrong(f"{case} is {got:,}: the last 1x1 convolution must EXPAND the channels, from c_mid to "
                             f"expansion * c_mid ({expansion * c_mid} here), not keep c_mid nor go back to c_in; its "
                             "batch norm and the shortcut then have that many output channels too.")
-            for mistake, message in self._MISTAKES:
-                if got == _bottleneck_count(c_in, c_mid, stride, expansion, **mistake):
+            for mistake, message in self._MISTAKES:      # named only if it explains every case (no coincidences)
+                if all(g == _bottleneck_count(*args, **mistake) for args, g in zip(self._CASES, gots)):
                     raise Wrong(f"{case} is {got:,}, but it should be {want:,}: {message}")
             raise Wrong(f"{case} is {got:,}, but it should be {want:,}. Write the count as a sum of its parts "
                         "(three convolutions, three batch norms, and the shortcut) and print each part.")
