@@ -38,6 +38,16 @@ def test_additive_scores_mistakes():
     assert "expected (6,)" in _msg(q, lambda s, H, W, U, v: np.tanh(s @ W + H @ U) @ v[:, None])
     assert "ReLU" in _msg(q, lambda s, H, W, U, v: np.maximum(s @ W + H @ U, 0) @ v)
     assert "dot-product scores" in _msg(q, lambda s, H, W, U, v: H @ s)
+    # review of the messages: more beginners' answers, each named (not "not right yet" or "a constant term")
+    assert "elementwise" in _msg(q, lambda s, H, W, U, v: np.tanh(s @ W + H @ U) * v)
+    assert "averaged the A components" in _msg(q, lambda s, H, W, U, v: np.tanh(s @ W + H @ U).mean(-1))
+    assert "decoder state s is missing" in _msg(q, lambda s, H, W, U, v: np.tanh(H @ U) @ v)
+    msg = _msg(q, lambda s, H, W, U, v: np.log(day10._softmax(np.tanh(s @ W + H @ U) @ v)))
+    assert "log of the attention weights" in msg and "constant term" not in msg
+    assert "sqrt(A)" in _msg(q, lambda s, H, W, U, v: np.tanh(s @ W + H @ U) @ v / np.sqrt(len(v)))
+    assert "np.exp" in _msg(q, lambda s, H, W, U, v: np.exp(s @ W + H @ U) @ v)
+    assert "the score vector is not right yet" in _msg(q, lambda s, H, W, U, v: np.tanh(s @ W + H @ U)[:, 0])
+    assert q.evaluate(lambda s, H, W, U, v: v @ np.tanh(W.T @ s[:, None] + U.T @ H.T)).correct   # column vectors
     # an answer that works only for the example's sizes fails on the fresh random inputs (distinct widths)
     msg = _msg(q, lambda s, H, W, U, v: ref(s, H, W, U, v) if H.shape == (6, 4) else np.zeros(len(H)))
     assert "new random inputs" in msg
@@ -53,6 +63,8 @@ def test_padding_mask_mistakes():
     assert "pad_id" in _msg(day10.q2, lambda t, pad_id=0: (t != 0)[:, None, :])
     msg = _msg(day10.q2, lambda t, pad_id=0: (t != pad_id)[:, None, :].float())
     assert "dtype is torch.float32" in msg and "padding" in msg and "future" not in msg
+    # the float-mask lesson (once in the causal-mask exercise) is also in Exercise 2's hints
+    assert any("*adds* a float mask" in h for h in day10.q2.hints)
 
 
 def _solution(q):

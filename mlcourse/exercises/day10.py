@@ -54,18 +54,28 @@ def _additive(s, H, W, U, v, variant="right"):
         return np.tanh(s @ W.T + H @ U.T) @ v
     if variant == "dot":                                   # the dot-product score of a Transformer
         return H @ s
+    if variant == "no_s":                                  # the decoder state left out
+        return np.tanh(H @ U) @ v
     if variant == "separate":                              # tanh of each term on its own
         return (np.tanh(s @ W) + np.tanh(H @ U)) @ v
     pre = s @ W + H @ U                                    # (S, A)
     if variant == "v_inside":
         return np.tanh(pre @ v)
-    act = {"no_tanh": lambda a: a, "relu": lambda a: np.maximum(a, 0.0),
+    act = {"no_tanh": lambda a: a, "relu": lambda a: np.maximum(a, 0.0), "exp": np.exp,
            "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a))}.get(variant, np.tanh)(pre)
     if variant == "no_v":
         return act
+    if variant == "times_v":                               # elementwise product, not yet summed over A
+        return act * v
     if variant == "sum":
         return act.sum(-1)
+    if variant == "mean":
+        return act.mean(-1)
     e = act @ v
+    if variant == "log_softmax":
+        return np.log(_softmax(e))
+    if variant == "scaled":                                # the Transformer's 1/sqrt(d), carried over
+        return e / np.sqrt(len(v))
     return _softmax(e) if variant == "softmax" else e
 
 
@@ -85,8 +95,18 @@ _ADDITIVE_MISTAKES = (
                 "exercise asks for the raw scores e_j, before the softmax."),
     ("v_inside", "v is applied inside the tanh. The order is: the sum s W + h_j U (a vector of width A for each j), "
                  "then tanh, then the dot product with v, which turns each vector into one number."),
+    ("log_softmax", "you returned the log of the attention weights (a log-softmax of the scores). The exercise "
+                    "asks for the raw scores e_j, before any softmax."),
+    ("no_s", "the decoder state s is missing: your scores depend on the encoder states only, so every decoder "
+             "step would look at the same source positions. Add s W to every h_j U before the tanh."),
     ("sum", "you summed the A components of tanh(...) instead of weighting them with v: the score is the dot "
             "product of v with that vector (`@ v`), and v is learned."),
+    ("mean", "you averaged the A components of tanh(...) instead of weighting them with v: the score is the dot "
+             "product of v with that vector (`@ v`), and v is learned."),
+    ("scaled", "you divided the scores by sqrt(A): that is the scaling of the Transformer's dot-product scores "
+               "(Section 7). Additive attention has no such factor: return v · tanh(s W + h_j U) as it is."),
+    ("exp", "you used np.exp; Bahdanau's alignment model, and this exercise, use tanh (the softmax that turns "
+            "the scores into weights comes later, and is not part of this function)."),
     ("relu", "you used ReLU; Bahdanau's alignment model, and this exercise, use tanh."),
     ("sigmoid", "you used the sigmoid; Bahdanau's alignment model, and this exercise, use tanh."),
     ("dot", "these are dot-product scores, h_j · s (the Transformer's kind, Section 7). Additive attention "
@@ -121,13 +141,17 @@ class AdditiveScores(Exercise):
     def verify(self, fn):
         S, D = 6, 4                                          # Ds = Dh = A: swapped or transposed matrices still run
         args = self._inputs(np.random.default_rng(1014), S, D, D, D)
-        what = "the scores"
+        what = "the score vector"
         out = as_array(call(fn, *args, what="`additive_scores`"), what)
         want = _additive(*args)
         if out.shape == (S, D) and np.allclose(out, _additive(*args, "no_v"), rtol=1e-4, atol=1e-6):
             raise Wrong(f"the vector v is missing: you returned tanh(s W + h_j U), one vector of width A for each "
                         f"position, shape {out.shape}. The score of position j is one number: the dot product of "
                         "that vector with v, so the result has shape (S,).")
+        if out.shape == (S, D) and np.allclose(out, _additive(*args, "times_v"), rtol=1e-4, atol=1e-6):
+            raise Wrong(f"you multiplied tanh(s W + h_j U) by v elementwise (`* v`), which keeps one vector of width A "
+                        f"for each position, shape {out.shape}. The score of position j is one number: the dot "
+                        "product with v, `@ v`, which also sums over A, so the result has shape (S,).")
         if out.shape in ((S, 1), (1, S)) and np.allclose(out.ravel(), want, rtol=1e-4, atol=1e-6):
             raise Wrong(f"the numbers are right but the shape is {out.shape}; expected ({S},), one score per "
                         "source position. Use v as the vector it is (shape (A,)): `@ v` gives (S,), while "
@@ -142,7 +166,7 @@ class AdditiveScores(Exercise):
         return "e_j = v · tanh(s W + h_j U): the softmax of these scores gives the attention weights."
 
     def fresh_compare(self, out, want):
-        check_close(out, want, "the scores", rtol=1e-4, atol=1e-6)
+        check_close(out, want, "the score vector", rtol=1e-4, atol=1e-6)
 
     def fresh_args(self, rng):
         S = int(rng.integers(7, 12))                          # longer than the example's 6
@@ -172,7 +196,9 @@ class PaddingMask(Exercise):
         "Comparing the ids with the argument pad_id, `tokens != pad_id`, gives a (B, L) boolean tensor that is "
         "True at real tokens. Use the argument, not a fixed 0.",
         "The scores are (B, Lq, Lk): insert an axis of length 1 in the *middle* to get (B, 1, L), with `None` "
-        "in an index (`[:, None, :]`) or `.unsqueeze(1)`. A (B, L, 1) mask would hide queries instead.",
+        "in an index (`[:, None, :]`) or `.unsqueeze(1)`. A (B, L, 1) mask would hide queries instead. Keep it boolean: "
+        "`F.scaled_dot_product_attention` *adds* a float mask to the scores, so a mask of 1.0s and 0.0s "
+        "blocks nothing.",
     )
     solution_code = """
         def padding_mask(tokens, pad_id=0):
