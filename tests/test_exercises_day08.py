@@ -198,7 +198,7 @@ def test_freeze_hard_coded_counts_fail():
     def spy(m, n):
         answers.setdefault(len(m.layers) * 100 + n, _freeze(m, n))
         return answers[len(m.layers) * 100 + n]
-    assert q.evaluate(spy).correct
+    q.verify(spy)                                  # the fixed models only (not the fresh ones)
     fixed = dict(answers)
 
     def hard_coded(m, n):

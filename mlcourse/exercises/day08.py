@@ -331,8 +331,8 @@ def _small_model(rng, frozen=True):
     for _ in range(int(rng.integers(1, 4))):
         layers += [L.Conv2D(int(rng.integers(2, 7)), 3, padding="same", use_bias=bool(rng.integers(0, 2))),
                    L.BatchNormalization(), L.ReLU()]
-    layers += [L.GlobalAveragePooling2D(), L.Dense(int(rng.integers(3, 9))), L.BatchNormalization(), L.ReLU(),
-               L.Dense(int(rng.integers(2, 5)))]
+    layers += [L.GlobalAveragePooling2D(), L.Dense(int(rng.integers(3, 17))), L.BatchNormalization(), L.ReLU(),
+               L.Dense(int(rng.integers(2, 11)))]          # widths varied enough that counts are not guessable
     model = keras.Sequential(layers)
     model.trainable = not frozen
     return model
