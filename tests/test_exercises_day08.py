@@ -187,6 +187,16 @@ def test_freeze_mistakes():
     assert "weight tensors" in _msg(q, lambda m, n: _freeze(m, n, count=lambda mm: len(mm.trainable_weights)))
     assert "counts layers" in _msg(q, lambda m, n: _freeze(m, n, count=lambda mm: n))
     assert "forget a `return`" in _msg(q, lambda m, n: _freeze(m, n, count=lambda mm: None))
+    # counted before setting the flags (the model arrives frozen: 0), or froze the model again at the end
+    msg = _msg(q, lambda m, n: (_count(m), _freeze(m, n))[0])
+    assert "right layers are trainable" in msg and "count before changing" in msg
+
+    def refrozen(m, n):
+        c = _freeze(m, n)
+        m.trainable = False
+        return c
+    msg = _msg(q, refrozen)
+    assert "nothing will train" in msg and "do not set it back to False" in msg
 
 
 def test_freeze_hard_coded_counts_fail():

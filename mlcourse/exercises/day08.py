@@ -431,8 +431,10 @@ class FreezeAllButLast(Exercise):
                             "layers' own flags say. Unfreeze the whole model first, then freeze the layers "
                             "before the last n.")
             if not trains:
+                tail = (" `model.trainable` is False when your function returns: set it to True first, and do not "
+                        "set it back to False afterwards, which freezes every layer again." if not model.trainable else "")
                 raise Wrong(f"nothing will train ({where}): every weight is frozen. The last {n} layers "
-                            "(batch norm excepted) should be trainable.")
+                            "(batch norm excepted) should be trainable." + tail)
             early = weighted - set(range(total - n, total))
             if early - bn <= trains <= early:
                 raise Wrong(f"the wrong way round ({where}): you froze the last {n} layers and left the earlier "
@@ -474,6 +476,9 @@ class FreezeAllButLast(Exercise):
         if count == len(model.trainable_weights):
             raise Wrong(f"{head}: that is the number of weight tensors (a kernel, a bias...), not of the numbers "
                         "in them: add up the size of each tensor, `np.prod(v.shape)`.")
+        if count == 0:
+            raise Wrong(f"{head}: did you count before changing the `trainable` flags? The model arrives frozen, "
+                        "so count `model.trainable_weights` at the end, after the flags are set.")
         if count in (n, len(want)):
             raise Wrong(f"{head}: that counts layers; the question is how many numbers (parameters) will train.")
         if count == sum(layers[i].count_params() for i in range(total - n, total)):
