@@ -28,6 +28,13 @@ def _fixed_count(out: np.ndarray, want, n: int, what: str, arg: str) -> None:
                     "let `np.mean` do it.")
 
 
+def _compare_gradient(out, want, n: int, name: str) -> None:
+    """Compare a learner's (dw, db) with the reference's on fresh inputs of ``n`` points."""
+    arr = as_array(out, "the gradient (dw, db)")
+    _fixed_count(arr.reshape(-1) if arr.size == 2 else arr, want, n, name, "x")
+    check_close(arr, np.array(want), "the gradient (dw, db)", names=("dw", "db"))
+
+
 def _no_extra_axes(out: np.ndarray, shape: tuple) -> None:
     """A (K, N) table must have two axes: (K, 1, N) or (1, K, N) is not forgiven (the shape is the point)."""
     if out.ndim != len(shape) and out.size == int(np.prod(shape)):
@@ -188,9 +195,7 @@ class Gradient(Exercise):
         return x, y, float(rng.normal()), float(rng.normal())
 
     def fresh_compare(self, out, want):
-        arr = as_array(out, "the gradient (dw, db)")
-        _fixed_count(arr.reshape(-1) if arr.size == 2 else arr, want, self._n, "`mse_gradient`", "x")
-        check_close(arr, np.array(want), "the gradient (dw, db)", names=("dw", "db"))
+        _compare_gradient(out, want, self._n, "`mse_gradient`")
 
 
 class LeastSquares(Exercise):
@@ -350,9 +355,7 @@ class MAEGradient(Exercise):
         return x, y, float(rng.normal()), float(rng.normal())
 
     def fresh_compare(self, out, want):
-        arr = as_array(out, "the gradient (dw, db)")
-        _fixed_count(arr.reshape(-1) if arr.size == 2 else arr, want, self._n, "`mae_gradient`", "x")
-        check_close(arr, np.array(want), "the gradient (dw, db)", names=("dw", "db"))
+        _compare_gradient(out, want, self._n, "`mae_gradient`")
 
 
 q1, q2, q3, q4, q5 = MSE(), PredictionsGrid(), Gradient(), LeastSquares(), MAEGradient()
