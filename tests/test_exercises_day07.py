@@ -121,6 +121,21 @@ def test_early_stopping_mistakes():
     assert "swapped" in _msg(day07.q3, lambda losses, p: ref(losses, p)[::-1])
 
 
+def test_early_stopping_one_epoch_late_is_named():
+    def strictly_more(val_losses, patience):      # `>` instead of `>=`
+        best, best_epoch = float("inf"), -1
+        for epoch, loss in enumerate(val_losses):
+            if loss < best:
+                best, best_epoch = loss, epoch
+            elif epoch - best_epoch > patience:
+                return best_epoch, epoch
+        return best_epoch, len(val_losses) - 1
+
+    msg = _msg(day07.q3, strictly_more)
+    assert "one epoch too late" in msg and "`>=`" in msg
+    assert "cannot see the future" not in msg
+
+
 def test_early_stopping_ties_are_named():
     def ties_improve(val_losses, patience):      # `<=` instead of `<`
         best, best_epoch = float("inf"), -1

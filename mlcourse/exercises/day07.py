@@ -221,12 +221,13 @@ class WarmupCosine(Exercise):
 
 
 # -- Exercise 3: early stopping ------------------------------------------------------------
-def _early(losses, patience, ties_improve=False):
+def _early(losses, patience, ties_improve=False, late=False):
+    """The right answer; ``ties_improve`` (`<=`) and ``late`` (`>` for `>=`) are two mistakes."""
     best, best_epoch = math.inf, -1
     for epoch, loss in enumerate(losses):
         if loss < best or (ties_improve and loss == best):
             best, best_epoch = loss, epoch
-        elif epoch - best_epoch >= patience:
+        elif epoch - best_epoch > patience - (0 if late else 1):
             return best_epoch, epoch
     return best_epoch, len(losses) - 1
 
@@ -293,10 +294,16 @@ class EarlyStopping(Exercise):
                             f"returned ({got_best}, {got_stop}). An equal loss is no progress: only a "
                             f"*strictly* lower loss counts, so the best epoch is {best} and training "
                             f"stops at epoch {stop}.")
+            if (got_best, got_stop) == _early(losses, patience, late=True):
+                raise Wrong(f"{where}: you stop one epoch too late, at {got_stop}: with "
+                            "`epoch - best_epoch > patience` the loop waits patience + 1 epochs "
+                            f"without improvement. Patience {patience} means: stop at the first epoch "
+                            f"that is {patience} epochs after the best one (`>=`), here epoch {stop}; "
+                            f"the best epoch is {best}.")
             if got_best == int(np.argmax(losses[: stop + 1])):
                 raise Wrong(f"{where}: epoch {got_best} has the *highest* validation loss; the best "
                             "epoch is the one with the lowest.")
-            if got_best == int(np.argmin(losses)) and got_best > stop:
+            if got_best == int(np.argmin(losses)) and got_best > max(stop, got_stop):
                 raise Wrong(f"{where}: epoch {got_best} comes after training has stopped (epoch "
                             f"{stop}): early stopping cannot see the future.")
             if got_best == best and abs(got_stop - stop) == 1 and stop - best < patience:
