@@ -97,6 +97,7 @@ class Checkpoint:
                    "torch_rng": torch.get_rng_state()}
         if optimizer is not None:
             payload["optimizer"] = optimizer.state_dict()
+            payload["optimizer_defaults"] = _settings(optimizer.defaults)
         buffer = io.BytesIO()
         torch.save(payload, buffer)
         data = buffer.getvalue()
@@ -137,7 +138,7 @@ class Checkpoint:
                 f"To start over, {_START_OVER}. Details: {str(exc).splitlines()[0]}"
             ) from None
         if optimizer is not None and "optimizer" in payload:
-            changed = _changed_hyperparameters(optimizer.state_dict(), payload["optimizer"])
+            changed = _changed_hyperparameters(optimizer, payload["optimizer"], payload.get("optimizer_defaults"))
             try:
                 optimizer.load_state_dict(payload["optimizer"])
             except (ValueError, RuntimeError, KeyError) as exc:
@@ -180,12 +181,28 @@ class Checkpoint:
         self.path.unlink(missing_ok=True)
 
 
-def _changed_hyperparameters(current: dict, saved: dict) -> list[str]:
-    """``["lr 0.001 (now 0.003)", ...]`` for the optimizer settings that differ from the saved ones."""
+def _settings(d: dict) -> dict[str, Any]:
+    """The plain-valued entries of an optimizer's settings (numbers, strings, tuples of them)."""
+    plain = (bool, int, float, str)
+    return {k: v for k, v in d.items()
+            if isinstance(v, plain) or (isinstance(v, tuple) and all(isinstance(x, plain) for x in v))}
+
+
+def _changed_hyperparameters(optimizer, saved: dict, saved_defaults: dict | None) -> list[str]:
+    """``["lr=0.001 (now 0.003)", ...]`` for the optimizer settings that differ from the saved ones.
+
+    The learning rate is compared as it was given to the optimizer (``optimizer.defaults``),
+    not as the param groups hold it: a schedule moves a group's ``lr`` at every step, so the
+    saved ``lr`` differs from a fresh optimizer's even when no setting changed. (Checkpoints
+    written without the defaults get no learning-rate comparison.)
+    """
     out = []
+    if saved_defaults is not None and "lr" in saved_defaults and saved_defaults["lr"] != optimizer.defaults.get("lr"):
+        out.append(f"lr={saved_defaults['lr']} (now {optimizer.defaults.get('lr')})")
+    current = optimizer.state_dict()
     for i, (now, then) in enumerate(zip(current.get("param_groups", []), saved.get("param_groups", []))):
         for key, value in then.items():
-            if key == "params" or key not in now or now[key] == value:
+            if key in ("params", "lr", "initial_lr") or key not in now or now[key] == value:
                 continue
             group = f" (group {i})" if len(current["param_groups"]) > 1 else ""
             out.append(f"{key}={value}{group} (now {now[key]})")

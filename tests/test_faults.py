@@ -281,6 +281,24 @@ def test_changed_hyperparameters_are_reported(tmp_path, capsys):
     assert opt.param_groups[0]["lr"] == 1e-3
 
 
+def test_a_learning_rate_schedule_is_not_reported_as_a_changed_setting(tmp_path, capsys):
+    """Day 12 sets each group's lr from a schedule at every step: resuming is not a change."""
+    model = torch.nn.Linear(3, 1)
+    ckpt = Checkpoint(tmp_path / "s.pt")
+    opt = torch.optim.AdamW([{"params": [model.weight]}, {"params": [model.bias], "weight_decay": 0.0}], lr=2e-3)
+    for g in opt.param_groups:
+        g["lr"] = 1.2e-3                                   # the schedule, part-way
+    ckpt.save(model, opt, step=5)
+    fresh = torch.optim.AdamW([{"params": [model.weight]}, {"params": [model.bias], "weight_decay": 0.0}], lr=2e-3)
+    ckpt.load(model, fresh)
+    assert "[checkpoint]" not in capsys.readouterr().out
+    assert [g["lr"] for g in fresh.param_groups] == [1.2e-3, 1.2e-3]        # resumed mid-schedule
+    changed = torch.optim.AdamW([{"params": [model.weight]}, {"params": [model.bias], "weight_decay": 0.01}], lr=3e-3)
+    ckpt.load(model, changed)
+    out = capsys.readouterr().out
+    assert "lr=0.002 (now 0.003)" in out and "weight_decay=0.0 (group 1) (now 0.01)" in out
+
+
 # -- API misuse ----------------------------------------------------------------------------------
 
 def test_expect_explains_an_array_instead_of_a_number():
