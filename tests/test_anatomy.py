@@ -201,3 +201,39 @@ def test_release_tag_matches_the_package():
     diff = subprocess.run(git + ["diff", "--stat", REF, "--", "mlcourse", "pyproject.toml"],
                           capture_output=True, text=True, check=True).stdout
     assert not diff, f"mlcourse changed since {REF}: bump the version, `make sync`, and tag it\n{diff}"
+
+
+def _global_names(source: str) -> set[str]:
+    """The names a code cell binds at the notebook's top level (not inside functions or classes)."""
+    import ast
+
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    names: set[str] = set()
+
+    def visit(node) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(child.name)
+            elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                names.add(child.id)
+            elif isinstance(child, (ast.alias,)):
+                names.add((child.asname or child.name).split(".")[0])
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+                                      ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                visit(child)
+
+    visit(ast.parse(code))
+    return names
+
+
+def test_exercise_names_do_not_clash_with_the_lesson(nb):
+    """An exercise's function is defined in its own cell only: were a lesson cell to bind the same
+    name, re-running that cell would overwrite the learner's answer (or the answer the lesson's)."""
+    import importlib
+
+    path, book = nb
+    module = importlib.import_module(f"mlcourse.exercises.day{path.name[:2]}")
+    cells = [(c["id"], _global_names(_src(c))) for c in book["cells"] if c["cell_type"] == "code"]
+    for q in module.ALL:
+        binding = [cid for cid, names in cells if q.name in names]
+        assert len(binding) == 1, f"{path.name}: `{q.name}` (exercise {q.title!r}) is bound in cells {binding}"

@@ -317,7 +317,7 @@ class RopePair(Exercise):
 # --- 4. RMSNorm ------------------------------------------------------------------------------
 
 class RMSNormEx(Exercise):
-    name = "rms_norm"
+    name = "my_rms_norm"
     title = "Exercise 4 — RMSNorm"
     hints = (
         "RMSNorm rescales each row of `x` (one position's C features) so that its root mean square is 1, "
@@ -328,14 +328,14 @@ class RMSNormEx(Exercise):
         "by its own number (broadcasting); `weight` (C,) then multiplies every row alike.",
     )
     solution_code = """
-        def rms_norm(x, weight, eps=1e-5):
+        def my_rms_norm(x, weight, eps=1e-5):
             return x / torch.sqrt((x ** 2).mean(dim=-1, keepdim=True) + eps) * weight
     """
 
     def reference(self):
-        def rms_norm(x, weight, eps=1e-5):
+        def my_rms_norm(x, weight, eps=1e-5):
             return x / ((x ** 2).mean(-1, keepdims=True) + eps) ** 0.5 * weight
-        return rms_norm
+        return my_rms_norm
 
     def verify(self, fn):
         import torch
@@ -343,7 +343,7 @@ class RMSNormEx(Exercise):
         x = _rng.normal(loc=0.7, size=(3, 6))
         w = _rng.uniform(0.5, 1.5, size=6)
         try:
-            out = call(fn, torch.tensor(x), torch.tensor(w), 1e-5, what="`rms_norm`")
+            out = call(fn, torch.tensor(x), torch.tensor(w), 1e-5, what="`my_rms_norm`")
         except Wrong as exc:
             if "must match the size of tensor" in str(exc):
                 raise Wrong(f"{exc} Here x is (3, 6) and the mean over the last axis is (3,), which cannot "
@@ -377,8 +377,8 @@ class RMSNormEx(Exercise):
         # a row of small numbers, whose mean square (~1e-6) is smaller than eps: there eps matters
         small = x * 1e-3
         for eps in (1e-5, 1e-2):
-            got = as_array(call(fn, torch.tensor(small), torch.tensor(w), eps, what="`rms_norm`"), "the normalised x")
-            check_shape(got, (3, 6), f"rms_norm(x, weight, eps={eps:g})")
+            got = as_array(call(fn, torch.tensor(small), torch.tensor(w), eps, what="`my_rms_norm`"), "the normalised x")
+            check_shape(got, (3, 6), f"my_rms_norm(x, weight, eps={eps:g})")
             ms = (small ** 2).mean(-1, keepdims=True)
             right = small / np.sqrt(ms + eps) * w
             if np.allclose(got, right, rtol=1e-4, atol=1e-9):
@@ -392,7 +392,7 @@ class RMSNormEx(Exercise):
                     (small / np.sqrt(ms + 1e-6) * w, f"use the argument `eps` (here {eps:g}), not a fixed number.")):
                 if np.allclose(got, wrong, rtol=1e-4, atol=1e-9):
                     raise Wrong(message)
-            check_close(got, right, f"rms_norm(x, weight, eps={eps:g}) on small x (mean square ~1e-6)", rtol=1e-4)
+            check_close(got, right, f"my_rms_norm(x, weight, eps={eps:g}) on small x (mean square ~1e-6)", rtol=1e-4)
         return "each row now has a root mean square of 1 (before the learned scale)."
 
     def fresh_args(self, rng):
