@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from mlcourse.models.gpt import GPT, GPTConfig, sample_next  # noqa: E402
+from mlcourse.models.gpt import GPT, GPTConfig, sample_next, top_p_filter  # noqa: E402
 from mlcourse.models.llama import Llama, LlamaConfig, RMSNorm, apply_rope, rope_cache  # noqa: E402
 
 
@@ -66,9 +66,18 @@ def test_llama_logits_equal_hugging_face(n_kv_head, tie):
     torch.testing.assert_close(got, want, atol=1e-4, rtol=0)
 
 
-def test_kv_cache_greedy_equals_full_recompute():
-    model = Llama(LlamaConfig(vocab_size=50, block_size=48, n_layer=2, n_head=4, n_kv_head=2,
-                              n_embd=32, hidden_dim=64)).eval()
+_CACHED = [
+    lambda: GPT(GPTConfig(vocab_size=50, block_size=48, n_layer=2, n_head=4, n_embd=32)),
+    lambda: Llama(LlamaConfig(vocab_size=50, block_size=48, n_layer=2, n_head=4, n_kv_head=2,
+                              n_embd=32, hidden_dim=64)),
+    lambda: Llama(LlamaConfig(vocab_size=50, block_size=48, n_layer=2, n_head=4, n_kv_head=1,
+                              n_embd=32, hidden_dim=64)),
+]
+
+
+@pytest.mark.parametrize("make", _CACHED, ids=["gpt", "llama-gqa", "llama-mqa"])
+def test_kv_cache_greedy_equals_full_recompute(make):
+    model = make().eval()
     prompt = torch.randint(0, 50, (2, 7))
     fast = model.generate(prompt, 30, temperature=0, use_cache=True)
     slow = model.generate(prompt, 30, temperature=0, use_cache=False)
@@ -76,16 +85,27 @@ def test_kv_cache_greedy_equals_full_recompute():
     assert torch.equal(fast, slow)
 
 
-def test_kv_cache_logits_match_step_by_step():
-    model = Llama(LlamaConfig(vocab_size=50, block_size=32, n_layer=2, n_head=4, n_kv_head=1,
-                              n_embd=32, hidden_dim=64)).eval()
-    idx = torch.randint(0, 50, (1, 20))
+@pytest.mark.parametrize("make", _CACHED, ids=["gpt", "llama-gqa", "llama-mqa"])
+def test_kv_cache_logits_match_step_by_step(make):
+    model = make().eval()
+    idx = torch.randint(0, 50, (2, 20))
     with torch.no_grad():
         full, _ = model(idx)
         caches = model.new_cache()
         first, _ = model(idx[:, :12], caches=caches)          # a prompt of 12 ...
-        rest = [model(idx[:, t:t + 1], caches=caches, start=t)[0] for t in range(12, 20)]
-    torch.testing.assert_close(torch.cat([first, *rest], dim=1), full, atol=1e-5, rtol=0)
+        rest = [model(idx[:, t:t + 1], caches=caches, start=t)[0] for t in range(12, 16)]  # ... 4 single tokens
+        last, _ = model(idx[:, 16:], caches=caches, start=16)  # ... and a chunk of 4 after a cache
+    torch.testing.assert_close(torch.cat([first, *rest, last], dim=1), full, atol=1e-5, rtol=0)
+    assert caches[0]["k"].shape[2] == 20                       # every position's keys are kept
+
+
+def test_gpt_cache_refuses_positions_beyond_the_block():
+    model = _CACHED[0]().eval()
+    with pytest.raises(ValueError, match="exceed block_size 48"):
+        model.generate(torch.zeros(1, 40, dtype=torch.long), 9, use_cache=True)
+    with pytest.raises(ValueError, match=r"sequence length 49 exceeds block_size 48 \(47 cached \+ 2 new"):
+        model(torch.zeros(1, 2, dtype=torch.long), caches=model.new_cache(), start=47)
+    assert model.generate(torch.zeros(1, 40, dtype=torch.long), 20).shape == (1, 60)  # no cache: cropped context
 
 
 @pytest.mark.parametrize("make", [
@@ -145,6 +165,27 @@ def test_rmsnorm_and_sampling():
     g = torch.Generator().manual_seed(0)
     picks = {sample_next(logits, 1.0, top_k=2, generator=g).item() for _ in range(50)}
     assert picks <= {1, 2}
+
+
+def test_top_p_keeps_the_smallest_nucleus_as_hugging_face_does():
+    from transformers.generation.logits_process import TopPLogitsWarper
+
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
+    logits = probs.log()
+    for p, kept in [(0.4, 1), (0.5, 1), (0.7, 2), (0.9, 3), (0.99, 4), (1.0, 4)]:
+        got = top_p_filter(logits, p)
+        assert int(torch.isfinite(got).sum()) == kept, (p, got)
+        torch.testing.assert_close(got[torch.isfinite(got)], logits[0, :kept])
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):                         # random rows, shuffled order: same as the reference
+        x = torch.randn(8, 50, generator=g) * 3
+        for p in (0.1, 0.5, 0.8, 0.95):
+            want = TopPLogitsWarper(top_p=p)(None, x.clone())
+            assert torch.equal(torch.isfinite(top_p_filter(x, p)), torch.isfinite(want)), p
+    picks = {sample_next(logits, 1.0, top_p=0.7, generator=g).item() for _ in range(100)}
+    assert picks == {0, 1}
+    with pytest.raises(ValueError, match="top_p must be in"):
+        top_p_filter(logits, 0.0)
 
 
 def _smollm2_like(**over):

@@ -51,13 +51,16 @@ class CausalSelfAttention(nn.Module):
         self.dropout = cfg.dropout
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
         # (B, T, C) -> (B, n_head, T, head_dim)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
-                                           dropout_p=self.dropout if self.training else 0.0)
+        if cache is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                               dropout_p=self.dropout if self.training else 0.0)
+        else:
+            y = cached_attention(q, *extend_cache(cache, k, v))
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
@@ -85,13 +88,18 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_eps, bias=cfg.bias)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), cache)
         return x + self.mlp(self.ln_2(x))
 
 
 class GPT(nn.Module):
-    """The GPT language model. ``forward(idx, targets=None) -> (logits, loss or None)``."""
+    """The GPT language model.
+
+    ``forward(idx, targets=None, caches=None, start=0) -> (logits, loss or None)``; with
+    ``caches`` (one dict per layer, see :meth:`new_cache`) only the new tokens ``idx`` are
+    processed, at positions ``start, start + 1, ...``, their keys and values appended to the cache.
+    """
 
     def __init__(self, cfg: GPTConfig) -> None:
         super().__init__()
@@ -122,16 +130,22 @@ class GPT(nn.Module):
         n = sum(p.numel() for p in self.parameters())
         return n - self.wpe.weight.numel() if non_embedding else n
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+    def new_cache(self) -> list[dict]:
+        """An empty KV cache: one dict per layer, filled by :meth:`forward`."""
+        return [{} for _ in self.h]
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
+                caches: list[dict] | None = None, start: int = 0):
         if idx.dim() != 2:
             raise ValueError(f"idx must have shape (B, T), got {tuple(idx.shape)}")
         B, T = idx.shape
-        if T > self.cfg.block_size:
-            raise ValueError(f"sequence length {T} exceeds block_size {self.cfg.block_size}")
-        pos = torch.arange(T, device=idx.device)
+        if start + T > self.cfg.block_size:
+            raise ValueError(f"sequence length {start + T} exceeds block_size {self.cfg.block_size}"
+                             + (f" ({start} cached + {T} new tokens)" if start else ""))
+        pos = torch.arange(start, start + T, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))
-        for block in self.h:
-            x = block(x)
+        for i, block in enumerate(self.h):
+            x = block(x, None if caches is None else caches[i])
         logits = self.lm_head(self.ln_f(x))
         loss = None
         if targets is not None:
@@ -140,11 +154,19 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Append ``max_new_tokens`` sampled tokens to ``idx`` ``(B, T)``; temperature 0 is greedy."""
+                 top_k: int | None = None, top_p: float | None = None, use_cache: bool = False,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Append ``max_new_tokens`` sampled tokens to ``idx`` ``(B, T)``; temperature 0 is greedy.
+
+        Without the cache the context is cropped to the last ``block_size`` tokens, so any
+        length can be generated. With ``use_cache=True`` each step processes one token; the
+        prompt plus the new tokens must then fit in ``block_size`` (learned positions end there).
+        """
+        if use_cache:
+            return generate_with_cache(self, idx, max_new_tokens, temperature, top_k, top_p, generator)
         for _ in range(max_new_tokens):
             logits, _ = self(idx[:, -self.cfg.block_size:])
-            idx = torch.cat([idx, sample_next(logits[:, -1, :], temperature, top_k, generator)], dim=1)
+            idx = torch.cat([idx, sample_next(logits[:, -1, :], temperature, top_k, generator, top_p)], dim=1)
         return idx
 
     @classmethod
@@ -181,14 +203,73 @@ class GPT(nn.Module):
         return model
 
 
+def extend_cache(cache: dict, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Append the new keys/values ``(B, H, T, d)`` to ``cache`` (a dict, empty at first); return all of them."""
+    if "k" in cache:
+        k = torch.cat([cache["k"], k], dim=2)
+        v = torch.cat([cache["v"], v], dim=2)
+    cache["k"], cache["v"] = k, v
+    return k, v
+
+
+def cached_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Causal attention of ``T`` new queries ``(B, H, T, d)`` to ``S >= T`` keys/values ``(B, H, S, d)``.
+
+    The queries are the last ``T`` positions: query ``i`` sees keys ``0 .. S - T + i``.
+    """
+    T, S = q.shape[2], k.shape[2]
+    if T == 1:
+        return F.scaled_dot_product_attention(q, k, v)  # one new query sees every key
+    mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+
+@torch.no_grad()
+def generate_with_cache(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+                        top_k: int | None = None, top_p: float | None = None,
+                        generator: torch.Generator | None = None) -> torch.Tensor:
+    """Generation with a KV cache for a model with ``new_cache()`` and ``forward(idx, caches=, start=)``.
+
+    The prompt ``idx`` ``(B, T)`` is processed once, then one token per step.
+    """
+    if idx.shape[1] + max_new_tokens > model.cfg.block_size:
+        raise ValueError(f"{idx.shape[1]} + {max_new_tokens} tokens exceed block_size {model.cfg.block_size}")
+    caches = model.new_cache()
+    logits, _ = model(idx, caches=caches, start=0)  # the prompt, all at once
+    for step in range(max_new_tokens):
+        nxt = sample_next(logits[:, -1], temperature, top_k, generator, top_p)
+        idx = torch.cat([idx, nxt], dim=1)
+        if step < max_new_tokens - 1:  # the last token needs no forward pass
+            logits, _ = model(nxt, caches=caches, start=idx.shape[1] - 1)
+    return idx
+
+
+def top_p_filter(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Nucleus filtering of ``logits`` ``(B, V)``: keep the smallest set of most likely tokens
+    whose probabilities sum to at least ``top_p``; the others get ``-inf``. Same shape."""
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    probs = F.softmax(sorted_logits, dim=-1)
+    drop = probs.cumsum(dim=-1) - probs >= top_p   # the more likely tokens already hold top_p
+    drop[..., 0] = False                            # the most likely token always stays
+    return logits.masked_fill(torch.zeros_like(drop).scatter(-1, order, drop), float("-inf"))
+
+
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-    """Pick the next token from ``logits`` ``(B, V)``: greedy if ``temperature == 0``; returns ``(B, 1)``."""
+                generator: torch.Generator | None = None, top_p: float | None = None) -> torch.Tensor:
+    """Pick the next token from ``logits`` ``(B, V)``: greedy if ``temperature == 0``; returns ``(B, 1)``.
+
+    Otherwise: divide by ``temperature``, keep the ``top_k`` largest logits, then the nucleus of
+    probability ``top_p`` (either may be ``None``), and sample from the softmax of what is left.
+    """
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)
     logits = logits / temperature
     if top_k is not None:
         v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
         logits = logits.masked_fill(logits < v[:, [-1]], float("-inf"))
+    if top_p is not None:
+        logits = top_p_filter(logits, top_p)
     probs = F.softmax(logits, dim=-1)
     return torch.multinomial(probs, num_samples=1, generator=generator)

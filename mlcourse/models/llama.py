@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .gpt import sample_next
+from .gpt import cached_attention, extend_cache, generate_with_cache, sample_next
 
 
 @dataclass
@@ -146,18 +146,10 @@ class Attention(nn.Module):
         v = self.v_proj(x).view(B, T, self.n_kv_head, self.hd).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if cache is not None:  # append the new keys/values to those of earlier positions
-            if "k" in cache:
-                k = torch.cat([cache["k"], k], dim=2)
-                v = torch.cat([cache["v"], v], dim=2)
-            cache["k"], cache["v"] = k, v
+            k, v = extend_cache(cache, k, v)
         rep = self.n_head // self.n_kv_head
         k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-        S = k.shape[2]  # number of keys: past + new
-        if T == 1:
-            y = F.scaled_dot_product_attention(q, k, v)  # one new query sees every key
-        else:
-            mask = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(diagonal=S - T)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        y = cached_attention(q, k, v)  # causal: new query i sees the past and new keys up to i
         return self.o_proj(y.transpose(1, 2).reshape(B, T, self.n_head * self.hd))
 
 
@@ -241,7 +233,7 @@ class Llama(nn.Module):
     @torch.no_grad()
     def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
                  top_k: int | None = None, use_cache: bool = True,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None, top_p: float | None = None) -> torch.Tensor:
         """Append ``max_new_tokens`` tokens to ``idx`` ``(B, T)``.
 
         With the KV cache each step processes one token; without it, the whole sequence is
@@ -250,18 +242,11 @@ class Llama(nn.Module):
         """
         if idx.shape[1] + max_new_tokens > self.cfg.block_size:
             raise ValueError(f"{idx.shape[1]} + {max_new_tokens} tokens exceed block_size {self.cfg.block_size}")
-        if not use_cache:
-            for _ in range(max_new_tokens):
-                logits, _ = self(idx)
-                idx = torch.cat([idx, sample_next(logits[:, -1], temperature, top_k, generator)], 1)
-            return idx
-        caches = self.new_cache()
-        logits, _ = self(idx, caches=caches, start=0)  # the prompt, all at once
+        if use_cache:
+            return generate_with_cache(self, idx, max_new_tokens, temperature, top_k, top_p, generator)
         for _ in range(max_new_tokens):
-            nxt = sample_next(logits[:, -1], temperature, top_k, generator)
-            idx = torch.cat([idx, nxt], dim=1)
-            if _ < max_new_tokens - 1:  # the last token needs no forward pass
-                logits, _ = self(nxt, caches=caches, start=idx.shape[1] - 1)
+            logits, _ = self(idx)
+            idx = torch.cat([idx, sample_next(logits[:, -1], temperature, top_k, generator, top_p)], 1)
         return idx
 
     def to_hf(self):
