@@ -11,6 +11,8 @@ import pytest
 from conftest import ROOT
 from mlcourse.colab import SETUP_MARKER, badge, release_ref, repo_url, setup_cell
 
+pytestmark = pytest.mark.repository  # not repeated by the Colab leg: nothing here depends on the installed stack
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 URL = repo_url(ROOT / "pyproject.toml")
 REF = release_ref(ROOT / "pyproject.toml")

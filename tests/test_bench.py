@@ -3,7 +3,11 @@
 import importlib.util
 import json
 
+import pytest
+
 from conftest import ROOT
+
+pytestmark = pytest.mark.repository  # not repeated by the Colab leg: nothing here depends on the installed stack
 
 
 def _bench(tmp_path, monkeypatch):

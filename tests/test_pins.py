@@ -18,6 +18,10 @@ from mlcourse import data
 
 import official
 
+# Not repeated by the Colab leg: the pins are facts of the repository, and its simulation downloads
+# these same bytes from 127.0.0.1 through the loaders on Colab's versions.
+pytestmark = pytest.mark.repository
+
 needs_debian = pytest.mark.skipif(
     not official.debian_fashion_mnist_present(),
     reason="Debian's dataset-fashion-mnist is not installed (make data): cannot rebuild the official bytes offline",

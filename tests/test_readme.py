@@ -2,8 +2,12 @@
 
 import re
 
+import pytest
+
 from conftest import ROOT
 from mlcourse.colab import badge, repo_url
+
+pytestmark = pytest.mark.repository  # not repeated by the Colab leg: nothing here depends on the installed stack
 
 README = (ROOT / "README.md").read_text("utf-8")
 URL = repo_url(ROOT / "pyproject.toml")

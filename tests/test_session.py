@@ -69,28 +69,32 @@ def test_gpu_profile_without_cuda_says_so_in_one_line(capsys, monkeypatch):
     assert "profile: gpu" in lines[1]
 
 
-def test_frameworks_share_the_gpu():
-    """JAX must not pre-allocate the GPU and TensorFlow must grow its memory (Days 06/07 load both)."""
+@pytest.fixture(scope="module")
+def three_frameworks():
+    """One fresh interpreter that sets up TensorFlow, JAX and torch together, as Days 06/07 do
+    (one process for both tests below: each TensorFlow import costs seconds)."""
     import subprocess
 
     code = ("import os; os.environ['MLCOURSE_PROFILE']='cpu'; import mlcourse;"
-            "mlcourse.setup('99_t', frameworks=['tensorflow', 'jax'], quiet=True);"
-            "print(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'], os.environ['TF_FORCE_GPU_ALLOW_GROWTH'])")
-    env = {k: v for k, v in __import__("os").environ.items()
-           if k not in ("XLA_PYTHON_CLIENT_PREALLOCATE", "TF_FORCE_GPU_ALLOW_GROWTH")}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.split()[-2:] == ["false", "true"]
-
-
-def test_torch_and_tensorflow_load_together():
-    """setup() loads triton (if installed) before TensorFlow: the other order kills the kernel."""
-    import subprocess
-
-    code = ("import os; os.environ['MLCOURSE_PROFILE']='cpu'; import mlcourse;"
-            "mlcourse.setup('99_t', frameworks=['tensorflow', 'torch'], quiet=True);"
+            "mlcourse.setup('99_t', frameworks=['tensorflow', 'jax', 'torch'], quiet=True);"
+            "print(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'], os.environ['TF_FORCE_GPU_ALLOW_GROWTH']);"
             "import torch; torch.optim.Adam(torch.nn.Linear(2, 2).parameters());"
             "import importlib.util; print('triton' if importlib.util.find_spec('triton') else 'no-triton', 'ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k not in ("XLA_PYTHON_CLIENT_PREALLOCATE", "TF_FORCE_GPU_ALLOW_GROWTH")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+
+
+def test_frameworks_share_the_gpu(three_frameworks):
+    """JAX must not pre-allocate the GPU and TensorFlow must grow its memory (Days 06/07 load both)."""
+    out = three_frameworks
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[-3].split() == ["false", "true"], out.stdout
+
+
+def test_torch_and_tensorflow_load_together(three_frameworks):
+    """setup() loads triton (if installed) before TensorFlow: the other order kills the kernel."""
+    out = three_frameworks
     assert out.returncode == 0 and out.stdout.split()[-1] == "ok", out.stderr[-2000:]
 
 
