@@ -136,6 +136,32 @@ def test_early_stopping_one_epoch_late_is_named():
     assert "cannot see the future" not in msg
 
 
+def test_early_stopping_more_named_mistakes():
+    ref = day07.q3.reference()
+
+    def one_based(losses, patience):
+        best, stop = ref(losses, patience)
+        return best + 1, stop + 1
+
+    def never_stops(losses, patience):          # the argmin of all the losses, and the last epoch
+        return int(np.argmin(losses)), len(losses) - 1
+
+    def versus_previous(losses, patience):      # "improvement" = lower than the epoch before
+        best_epoch = 0
+        for epoch in range(1, len(losses)):
+            if losses[epoch] < losses[epoch - 1]:
+                best_epoch = epoch
+            elif epoch - best_epoch >= patience:
+                return best_epoch, epoch
+        return best_epoch, len(losses) - 1
+
+    assert "epochs count from 0" in _msg(day07.q3, one_based)
+    assert "you returned the last epoch" in _msg(day07.q3, never_stops)
+    assert "one epoch too late" not in _msg(day07.q3, never_stops)
+    assert day07.q3.evaluate(versus_previous).status == "incorrect"   # caught by the fixed cases
+    assert "whole-number positions" in _msg(day07.q3, lambda ls, p: (ref(ls, p)[0] + 0.4, ref(ls, p)[1]))
+
+
 def test_early_stopping_ties_are_named():
     def ties_improve(val_losses, patience):      # `<=` instead of `<`
         best, best_epoch = float("inf"), -1

@@ -237,6 +237,7 @@ _CASES = [
     ([1.0, 0.8, 0.7, 0.65, 0.6, 0.58], 2),
     ([0.5, 0.6, 0.7, 0.8, 0.9, 0.4], 2),
     ([0.9, 0.5, 0.5, 0.5, 0.5, 0.3, 0.2], 3),
+    ([0.5, 0.4, 0.6, 0.45, 0.7, 0.8], 3),       # falls again without beating the best
 ]
 
 
@@ -274,16 +275,27 @@ class EarlyStopping(Exercise):
         return losses, int(rng.integers(1, 5))
 
     def verify(self, fn):
+        answers = []
         for losses, patience in _CASES:
             out = call(fn, list(losses), patience, what="`early_stopping`")
             arr = as_array(out, "(best_epoch, stop_epoch)")
             check_shape(arr, (2,), "(best_epoch, stop_epoch)")
             check_finite(arr, "(best_epoch, stop_epoch)")
+            if not np.array_equal(arr, np.round(arr)):
+                raise Wrong(f"for the losses {losses} with patience {patience} you returned "
+                            f"({arr[0]:g}, {arr[1]:g}): both numbers are epochs, whole-number positions "
+                            "in the list (0, 1, 2, ...), not losses or fractions.")
+            answers.append((int(arr[0]), int(arr[1])))
+        late_everywhere = all(a == _early(ls, p, late=True) for a, (ls, p) in zip(answers, _CASES))
+        for (got_best, got_stop), (losses, patience) in zip(answers, _CASES):
             best, stop = _early(losses, patience)
-            got_best, got_stop = int(round(arr[0])), int(round(arr[1]))
             if (got_best, got_stop) == (best, stop):
                 continue
             where = f"for the losses {losses} with patience {patience}"
+            if (got_best, got_stop) == (best + 1, stop + 1):
+                raise Wrong(f"{where}: you returned ({got_best}, {got_stop}), one more than the right "
+                            f"({best}, {stop}) in both places: epochs count from 0, as the positions in "
+                            "the list do (`enumerate(val_losses)` starts at 0).")
             if (got_best, got_stop) == (stop, best):
                 raise Wrong(f"{where}: the two numbers are swapped -- return (best_epoch, stop_epoch).")
             if (got_best, got_stop) == _early(losses, patience, ties_improve=True):
@@ -294,18 +306,30 @@ class EarlyStopping(Exercise):
                             f"returned ({got_best}, {got_stop}). An equal loss is no progress: only a "
                             f"*strictly* lower loss counts, so the best epoch is {best} and training "
                             f"stops at epoch {stop}.")
-            if (got_best, got_stop) == _early(losses, patience, late=True):
-                raise Wrong(f"{where}: you stop one epoch too late, at {got_stop}: with "
-                            "`epoch - best_epoch > patience` the loop waits patience + 1 epochs "
-                            f"without improvement. Patience {patience} means: stop at the first epoch "
-                            f"that is {patience} epochs after the best one (`>=`), here epoch {stop}; "
-                            f"the best epoch is {best}.")
+            if late_everywhere:
+                raise Wrong(f"{where}: you returned ({got_best}, {got_stop}), which is what a loop "
+                            "that stops one epoch too late returns: with `epoch - best_epoch > patience` "
+                            f"(`>` instead of `>=`) it waits patience + 1 = {patience + 1} epochs without "
+                            f"improvement, so it trains on past epoch {stop}, where it should stop"
+                            + (f", and then sees epoch {got_best}, a new best that training never "
+                               "reaches" if got_best != best else "")
+                            + f". Patience {patience} means: stop at the first epoch that is {patience} "
+                            f"epochs after the best one (`>=`); here the best epoch is {best} and "
+                            f"training stops at epoch {stop}.")
+            if got_stop == len(losses) - 1 and stop < len(losses) - 1:
+                raise Wrong(f"{where}: you returned the last epoch, {got_stop}, as the stop, but the "
+                            f"patience runs out at epoch {stop} ({patience} epochs after the best one, "
+                            f"{best}): training stops there. Return (best_epoch, epoch) inside the loop "
+                            "as soon as `epoch - best_epoch >= patience`; only a loop that never stops "
+                            "ends at the last epoch.")
             if got_best == int(np.argmax(losses[: stop + 1])):
                 raise Wrong(f"{where}: epoch {got_best} has the *highest* validation loss; the best "
                             "epoch is the one with the lowest.")
             if got_best == int(np.argmin(losses)) and got_best > max(stop, got_stop):
                 raise Wrong(f"{where}: epoch {got_best} comes after training has stopped (epoch "
-                            f"{stop}): early stopping cannot see the future.")
+                            f"{stop}): early stopping cannot see the future. Look only at the losses "
+                            "up to the stop: when the patience runs out, return (best_epoch, epoch) "
+                            "right there, inside the loop.")
             if got_best == best and abs(got_stop - stop) == 1 and stop - best < patience:
                 raise Wrong(f"{where}: off by one -- the patience never runs out here, so training runs "
                             f"to the last epoch, `len(val_losses) - 1` = {stop} (epochs count from 0); you "
@@ -315,7 +339,7 @@ class EarlyStopping(Exercise):
                             f"that is `patience` = {patience} epochs after the best one ({best}); "
                             f"you said {got_stop}.")
             raise Wrong(f"{where}: the best epoch is {best} and training stops at epoch {stop}; you "
-                        f"returned ({got_best}, {got_stop}).")
+                        f"returned ({arr[0]:g}, {arr[1]:g}).")
         return "patience counts the epochs since the last improvement."
 
 
