@@ -257,3 +257,186 @@ def test_kv_step_names_more_mistakes():
     assert "√(T + 1)" in _msg(day12.q5, step(scale=lambda K: K.shape[2]))
     assert "`K.transpose(-2, -1)`" in _msg(day12.q5, step(dotT=True))
     assert "`torch.stack`" in _msg(day12.q5, step(stack=True))
+
+
+# --- 6. top-p (nucleus) filtering --------------------------------------------------------------
+
+def _top_p(rule="before", back="scatter", probs_dim=-1, use_logits=False, fill=float("-inf"),
+           descending=True, first=True):
+    """A top-p filter whose parts can be made wrong one at a time."""
+    def nucleus_filter(logits, top_p):
+        s, order = torch.sort(logits, dim=-1, descending=descending)
+        p = s if use_logits else s.softmax(dim=probs_dim)
+        cum = p.cumsum(dim=-1)
+        keep = {"before": cum - p < top_p, "upto": cum <= top_p}[rule]
+        if first:
+            keep[..., 0] = True
+        if back == "scatter":
+            keep = torch.zeros_like(keep).scatter(-1, order, keep)
+        elif back == "gather":
+            keep = keep.gather(-1, order)
+        return logits.masked_fill(~keep, fill)
+    return nucleus_filter
+
+
+def test_top_p_right_answers_pass():
+    q6 = day12.q6
+    assert q6.evaluate(q6.reference()).correct
+    assert q6.evaluate(_top_p()).correct
+
+    def hf_style(logits, top_p):  # Hugging Face: remove where the running total exceeds top_p, shifted by one
+        s, order = torch.sort(logits, descending=True)
+        cum = s.softmax(-1).cumsum(-1)
+        drop = cum > top_p
+        drop[..., 1:] = drop[..., :-1].clone()
+        drop[..., 0] = False
+        return logits.masked_fill(drop.scatter(1, order, drop), float("-inf"))
+    assert q6.evaluate(hf_style).correct
+    assert q6.evaluate(lambda l, p: _top_p()(l.float(), p)).correct  # float32 is fine
+
+
+def test_top_p_mistakes():
+    q6 = day12.q6
+    msg = _msg(q6, _top_p(rule="upto", first=False))
+    assert "drops the token that crosses top_p" in msg and "that rule keeps nothing at all" in msg
+    msg = _msg(q6, _top_p(rule="upto"))  # the most likely token kept by hand: only the crossing token is lost
+    assert "drops the token that crosses top_p" in msg and "keeps nothing" not in msg
+    assert "used as if it were in the original order" in _msg(q6, _top_p(back="none"))
+    assert "wrong permutation" in _msg(q6, _top_p(back="gather"))
+    assert "adds up the logits, not the probabilities" in _msg(q6, _top_p(use_logits=True))
+    assert "wrong axis, the batch (dim=0)" in _msg(q6, _top_p(probs_dim=0))
+    assert "returned the probabilities" in _msg(q6, lambda l, p: _top_p()(l, p).softmax(-1))
+    assert "logit of 0, not -inf" in _msg(q6, _top_p(fill=0.0))
+    assert "not -inf" in _msg(q6, _top_p(fill=-1e9))
+    assert "as top-k (a fixed count) would" in _msg(
+        q6, lambda l, p: l.masked_fill(l < torch.topk(l, 2).values[:, [-1]], float("-inf")))
+    assert "use the argument `top_p`" in _msg(q6, lambda l, p: _top_p()(l, 0.7))
+    assert "wrong way round" in _msg(q6, lambda l, p: l.masked_fill(_top_p()(l, p) > float("-inf"), float("-inf")))
+    assert "were not sorted" in _msg(
+        q6, lambda l, p: l.masked_fill(~(lambda pr: pr.cumsum(-1) - pr < p)(l.softmax(-1)), float("-inf")))
+    assert "nothing was filtered" in _msg(q6, lambda l, p: l.clone())
+    assert "descending=True" in _msg(q6, _top_p(descending=False))
+    assert "in sorted order" in _msg(q6, lambda l, p: torch.sort(_top_p()(l, p), descending=True).values)
+    assert "the mask itself" in _msg(q6, lambda l, p: _top_p()(l, p) > float("-inf"))
+    assert "log-probabilities" in _msg(q6, lambda l, p: _top_p()(l, p).log_softmax(-1))
+    assert "0 times -inf" in _msg(q6, lambda l, p: _top_p()(l, p) * _top_p()(l, p).isfinite())  # -inf * 0 = NaN
+    assert "expected (3, 6)" in _msg(q6, lambda l, p: _top_p()(l, p)[0])
+
+
+def test_top_p_in_place_gets_a_note_or_a_reason():
+    def in_place(logits, top_p):
+        logits[_top_p()(logits, top_p).isinf()] = float("-inf")
+        return logits
+    res = day12.q6.evaluate(in_place)
+    assert res.correct and "changed the logits it was given" in res.message
+
+    def in_place_no_return(logits, top_p):
+        in_place(logits, top_p)
+    assert "returned None" in _msg(day12.q6, in_place_no_return)
+
+
+def test_top_p_starter_is_not_attempted_and_memorised_fails():
+    from mlcourse.exercises import ____
+
+    def nucleus_filter(logits, top_p):  # the notebook's starter cell
+        return ____   # your code here
+    assert day12.q6.evaluate(nucleus_filter).status == "not_attempted"
+    outputs = {0.7: day12.q6.reference()(torch.log(torch.tensor(day12.q6.PROBS)) + torch.tensor(day12.q6.SHIFT), 0.7),
+               0.9: day12.q6.reference()(torch.log(torch.tensor(day12.q6.PROBS)) + torch.tensor(day12.q6.SHIFT), 0.9)}
+    assert day12.q6.evaluate(lambda l, p: outputs[0.7]).status == "incorrect"
+    assert "new random inputs" in _msg(day12.q6, lambda l, p: outputs[p])
+
+
+# --- 7. build it: the forward pass of a LoRA layer -----------------------------------------------
+
+def _lora(scale=lambda alpha, r: alpha / r, bias=True, update=lambda x, A, B: x @ A.T @ B.T, base=True):
+    """A LoRA forward pass whose parts can be made wrong one at a time."""
+    def lora_forward(x, W, b, A, B, alpha):
+        out = scale(alpha, A.shape[0]) * update(x, A, B)
+        if base:
+            out = out + x @ W.T + (b if bias else 0)
+        return out
+    return lora_forward
+
+
+def test_lora_right_answers_pass():
+    q7 = day12.q7
+    assert q7.evaluate(q7.reference()).correct
+    assert q7.evaluate(_lora()).correct
+    assert q7.evaluate(lambda x, W, b, A, B, a: x @ (W + a / B.shape[1] * B @ A).T + b).correct  # merged
+    assert q7.evaluate(lambda x, W, b, A, B, a: F.linear(x, W, b) + a / A.shape[0] * F.linear(F.linear(x, A), B)
+                       ).correct
+
+
+def test_lora_agrees_with_the_course_layer():
+    from mlcourse.models.lora import LoRALinear
+
+    torch.manual_seed(0)
+    base = torch.nn.Linear(6, 5)
+    layer = LoRALinear(base, r=3, alpha=12.0)
+    with torch.no_grad():
+        layer.lora_B.normal_()
+    x = torch.randn(4, 6)
+    ref = day12.q7.reference()(x, base.weight, base.bias, layer.lora_A, layer.lora_B, 12.0)
+    assert torch.allclose(ref, layer(x), atol=1e-5)
+
+
+def test_lora_mistakes():
+    q7 = day12.q7
+    assert "scaled by alpha (8)" in _msg(q7, _lora(scale=lambda a, r: a))
+    assert "upside down" in _msg(q7, _lora(scale=lambda a, r: r / a))
+    assert "not scaled" in _msg(q7, _lora(scale=lambda a, r: 1))
+    assert "bias b is missing" in _msg(q7, _lora(bias=False))
+    assert "you used r = 2" in _msg(q7, _lora(scale=lambda a, r: a / 2))
+    assert "use the argument `alpha`" in _msg(q7, _lora(scale=lambda a, r: 8 / r))
+    assert "rounded down" in _msg(q7, _lora(scale=lambda a, r: a // r))
+    assert "input width `in`" in _msg(q7, lambda x, W, b, A, B, a: x @ W.T + b + a / A.shape[1] * (x @ A.T @ B.T))
+    assert "low-rank path is missing" in _msg(q7, _lora(scale=lambda a, r: 0))
+    assert "update alone" in _msg(q7, _lora(base=False))
+    assert "whole output" in _msg(q7, lambda x, W, b, A, B, a: a / A.shape[0] * (x @ W.T + b + x @ A.T @ B.T))
+    msg = _msg(q7, _lora(update=lambda x, A, B: x @ B.T @ A.T))  # B before A: a shape error, explained
+    assert "(x, it seems)" in msg and "(B.T)" in msg and "x goes through A first" in msg and "Traceback" not in msg
+    msg = _msg(q7, lambda x, W, b, A, B, a: x @ (W + a / A.shape[0] * A.T @ B.T).T + b)  # the update as (in, out)
+    assert "sizes do not fit" in msg and "B @ A, not A.T @ B.T" in msg
+    assert "(W)" in _msg(q7, lambda x, W, b, A, B, a: x @ W + b)
+    assert "transposed" in _msg(q7, lambda x, W, b, A, B, a: _lora()(x, W, b, A, B, a).T)
+
+
+def test_lora_square_layer_catches_untransposed_products():
+    """When in = out the wrong orientations run without a shape error: the check's square layer names them."""
+    def square_only(wrong):
+        return lambda x, W, b, A, B, a: (wrong if W.shape[0] == W.shape[1] else _lora())(x, W, b, A, B, a)
+    msg = _msg(day12.q7, square_only(_lora(update=lambda x, A, B: x @ B @ A)))
+    assert "x B A, the wrong way round" in msg
+    assert "x B A, the wrong way round" in _msg(
+        day12.q7, square_only(lambda x, W, b, A, B, a: x @ (W + a / A.shape[0] * A.T @ B.T).T + b))
+    assert "W untransposed" in _msg(day12.q7, square_only(
+        lambda x, W, b, A, B, a: x @ W + b + a / A.shape[0] * x @ A.T @ B.T))
+
+
+def test_lora_starter_is_not_attempted_and_memorised_fails():
+    from mlcourse.exercises import ____
+
+    def lora_forward(x, W, b, A, B, alpha):  # the notebook's starter cell
+        r = ____          # the rank, read from the shape of A
+        base = ____       # (N, out): the frozen layer
+        update = ____     # (N, out): x through A (down to r numbers), then through B (back up to out)
+        return base + ____ * update
+
+    def half_done(x, W, b, A, B, alpha):
+        r = A.shape[0]
+        base = x @ W.T + b
+        update = x @ A.T @ B.T
+        return base + ____ * update
+
+    assert day12.q7.evaluate(lora_forward).status == "not_attempted"
+    assert day12.q7.evaluate(half_done).status == "not_attempted"
+    # an answer that ignores its inputs: the outputs of one check, replayed in the next
+    seen = []
+    day12.q7.evaluate(lambda *a: seen.append(day12.q7.reference()(*a)) or seen[-1])
+    replay = iter(seen)
+    assert day12.q7.evaluate(lambda *a: next(replay, seen[-1])).status == "incorrect"
+    # the example's r = 2 hard-coded is caught by the second example and by fresh inputs
+    assert "new random inputs" in _msg(day12.q7, lambda x, W, b, A, B, a: (
+        _lora() if A.shape[0] == 2 or (x.shape, W.shape) == ((3, 7), (7, 7)) else _lora(scale=lambda a, r: a / 2)
+    )(x, W, b, A, B, a))

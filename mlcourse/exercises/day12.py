@@ -560,5 +560,458 @@ class KVCacheStep(Exercise):
             check_close(o, w, what)
 
 
+# --- 6. top-p (nucleus) filtering ------------------------------------------------------------
+
+def _unsort(sorted_rows: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Put entry i of each sorted row back at its original index ``order[i]`` (what scatter does)."""
+    out = np.empty_like(sorted_rows)
+    np.put_along_axis(out, order, sorted_rows, axis=-1)
+    return out
+
+
+def _keep_sorted(p: np.ndarray, top_p: float, rule: str = "before", first: bool = True) -> np.ndarray:
+    """Which entries of the rows ``p`` (taken in the order given) a cut-off rule keeps."""
+    cum = np.cumsum(p, axis=-1)
+    keep = {"before": cum - p < top_p, "upto": cum <= top_p, "below": cum < top_p}[rule]
+    if first:
+        keep[..., 0] = True
+    return keep
+
+
+def _nucleus(logits: np.ndarray, top_p: float) -> np.ndarray:
+    """The nucleus of each row of ``logits`` (B, V) as a boolean mask, in the original order."""
+    order = np.argsort(-logits, axis=-1, kind="stable")
+    return _unsort(_keep_sorted(np.take_along_axis(_softmax(logits), order, -1), top_p), order)
+
+
+def _same_filtered(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal as filtered logits: -inf at the same places, the other entries close (float32 allowed)."""
+    if a.shape != b.shape or np.isnan(a).any() or (np.isneginf(a) != np.isneginf(b)).any():
+        return False
+    fin = ~np.isneginf(b)
+    return bool(np.allclose(a[fin], b[fin], rtol=1e-5, atol=1e-6))
+
+
+def _tokens(mask_row: np.ndarray) -> str:
+    idx = [int(i) for i in np.flatnonzero(mask_row)]
+    return f"{idx[:12]}"[:-1] + (", ...]" if len(idx) > 12 else "]")
+
+
+def _row_story(logits: np.ndarray, top_p: float, r: int) -> str:
+    """How the nucleus of row ``r`` comes about, in numbers."""
+    p = _softmax(logits[r])
+    order = np.argsort(-p, kind="stable")
+    keep = _keep_sorted(p[order][None], top_p)[0]
+    n = int(keep.sum())
+    listed = ", ".join(f"{p[j]:.2f} (token {j})" for j in order[:min(len(order), n + 2)])
+    more = ", ..." if len(order) > n + 2 else ""
+    total = " + ".join(f"{p[j]:.2f}" for j in order[:n])
+    return (f"its probabilities from the largest down are {listed}{more}, so the nucleus is the first {n} "
+            f"({total} = {p[order[:n]].sum():.2f} >= {top_p:g})")
+
+
+class TopPFilter(Exercise):
+    name = "nucleus_filter"
+    title = "Exercise 6 — top-p (nucleus) filtering"
+    hints = (
+        "Work on each row on its own. Line up its tokens from the most to the least likely, and add up their "
+        "probabilities in that order: the nucleus is every token up to and *including* the one whose "
+        "probability makes the running total reach top_p. Every other token gets a logit of -inf, so that "
+        "the softmax gives it probability 0.",
+        "`torch.sort(logits, dim=-1, descending=True)` returns the sorted logits *and* `order`, the original "
+        "index of each. A softmax over the last axis (the tokens) of the sorted logits, then "
+        "`.cumsum(dim=-1)`, gives the running totals. A token is in the nucleus when the total of the tokens "
+        "*before* it (the running total minus its own probability) is still below top_p; that keeps the "
+        "token that crosses top_p, and always the first one.",
+        "That mask is in sorted order: position i of a sorted row is the token `order[i]`. Before using it on "
+        "`logits`, send each entry back to its token with `scatter(-1, order, ...)` on a tensor of the same "
+        "shape (`gather` moves them the other way). Then fill with `masked_fill`, which returns a new "
+        "tensor and leaves the caller's logits as they were; `logits[mask] = ...` would change them.",
+    )
+    solution_code = """
+        def nucleus_filter(logits, top_p):
+            sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+            probs = sorted_logits.softmax(dim=-1)
+            drop = probs.cumsum(dim=-1) - probs >= top_p        # the tokens before already hold top_p
+            drop = torch.zeros_like(drop).scatter(-1, order, drop)   # back to each token's own place
+            return logits.masked_fill(drop, float("-inf"))
+    """
+    copy_args = False  # verify() passes its own copy, to name an answer that changes the logits in place
+
+    # three rows of 6 tokens, not sorted; with top_p = 0.7 their nuclei hold 2, 3 and 1 tokens
+    PROBS = np.array([[0.12, 0.45, 0.03, 0.30, 0.08, 0.02],
+                      [0.05, 0.10, 0.25, 0.07, 0.20, 0.33],
+                      [0.80, 0.04, 0.06, 0.03, 0.05, 0.02]])
+    SHIFT = np.array([[-1.0], [0.5], [2.0]])  # logits are log-probabilities plus a constant per row
+
+    def reference(self):
+        from mlcourse.models.gpt import top_p_filter as reference
+        return reference
+
+    def _call(self, fn, logits: np.ndarray, top_p: float) -> np.ndarray:
+        import torch
+
+        given = torch.tensor(logits)
+        out = call(fn, given, top_p, what="`nucleus_filter`", copy=False)
+        changed = not torch.equal(given, torch.tensor(logits))
+        if changed and out is None:
+            raise Wrong("`nucleus_filter` put the -inf into the logits it was given and returned None. Return the "
+                        "filtered tensor, and make it a new one: `logits.masked_fill(mask, float('-inf'))` leaves "
+                        "the caller's logits as they were.")
+        if isinstance(out, tuple):
+            raise Wrong(f"`nucleus_filter` returned a tuple of {len(out)} things; return one tensor, the filtered logits, "
+                        "of the same shape as `logits`.")
+        if changed:
+            _note("`nucleus_filter` changed the logits it was given (an assignment like `logits[mask] = "
+                  "float('-inf')` writes into the caller's tensor). The result is right, but whoever called it "
+                  "lost the original logits: use `logits.masked_fill(mask, float('-inf'))`, which returns a new "
+                  "tensor, or work on `logits.clone()`.")
+        return as_array(out, "the filtered logits")
+
+    def _mistakes(self, logits: np.ndarray, top_p: float):
+        """(mask of the tokens kept, explanation) for the usual wrong ways to find the nucleus."""
+        order = np.argsort(-logits, axis=-1, kind="stable")
+        s = np.take_along_axis(logits, order, -1)
+        p = _softmax(s)
+        right_sorted = _keep_sorted(p, top_p)
+        right = _unsort(right_sorted, order)
+        diff = [r for r in range(len(logits)) if (_unsort(_keep_sorted(p, top_p, "upto"), order)[r] != right[r]).any()]
+        r = diff[0] if diff else 0
+        empty = [k for k in range(len(p)) if p[k, 0] > top_p]
+        crossing = (f"you kept only the tokens whose running total, their own probability included, is still "
+                    f"within top_p: that drops the token that crosses top_p. Row {r}: {_row_story(logits, top_p, r)}. Keep a token when the total *before* "
+                    f"it (the running total minus its own probability) is below top_p.")
+        nothing = crossing + (f" And in row {empty[0]} the most likely token alone has {p[empty[0], 0]:.2f} > top_p: "
+                              "there that rule keeps nothing at all, but the most likely token must always stay."
+                              if empty else "")
+        p0_sorted = _softmax(s, axis=0)
+        p0 = _softmax(logits, axis=0)
+        order0 = np.argsort(-p0, axis=-1, kind="stable")
+        axis0 = ("the softmax ran over the wrong axis, the batch (dim=0): each row's probabilities must sum to 1 "
+                 "over its tokens. Use `softmax(dim=-1)`.")
+        by_logits = ("the running total adds up the logits, not the probabilities. Logits can be negative and do "
+                     "not sum to 1: take the softmax of the sorted logits (over the last axis) first, then "
+                     "`cumsum`.")
+        unsorted = ("the mask was found in sorted order but used as if it were in the original order: position i "
+                    "of a sorted row is the token `order[i]`, not token i. Send the mask back to the original order "
+                    "with `torch.zeros_like(mask).scatter(-1, order, mask)` before filling.")
+        gathered = ("the sorted mask was sent back with the wrong permutation: `gather` (or indexing with `order`) "
+                    "reads sorted position `order[i]` for token i, but sorted position i belongs to token "
+                    "`order[i]`. Use `scatter(-1, order, mask)`, which writes it there.")
+        cands = [(_unsort(_keep_sorted(p, top_p, rule, first), order), crossing if first else nothing)
+                 for rule in ("upto", "below") for first in (False, True)]
+        cands += [(right_sorted, unsorted), (np.take_along_axis(right_sorted, order, -1), gathered)]
+        cands += [(_unsort(_keep_sorted(s, top_p, rule, first), order), by_logits)
+                  for rule in ("before", "upto") for first in (True, False)]
+        for rule in ("before", "upto"):
+            cands += [(_unsort(_keep_sorted(p0_sorted, top_p, rule), order), axis0),
+                      (_unsort(_keep_sorted(np.take_along_axis(p0, order, -1), top_p, rule), order), axis0),
+                      (_unsort(_keep_sorted(np.take_along_axis(p0, order0, -1), top_p, rule), order0), axis0),
+                      (_keep_sorted(_softmax(logits), top_p, rule),
+                       "the tokens were not sorted before adding up their probabilities, so the running total "
+                       "follows the vocabulary's order. Sort each row from the most likely token down first "
+                       "(`torch.sort(..., descending=True)`), then take the running total."),
+                      (_unsort(_keep_sorted(p[:, ::-1], top_p, rule), order[:, ::-1]),
+                       "the tokens were sorted from the *least* likely up, so the 'nucleus' is made of the least "
+                       "likely tokens. Sort with `descending=True`.")]
+        flat = _nucleus(logits.reshape(1, -1), top_p).reshape(logits.shape)
+        cands += [(flat, "you treated the whole batch as one long row of tokens. Each row is a sequence of its own: "
+                   "its own softmax, its own sort and its own nucleus (work along the last axis, `dim=-1`).")]
+        cands += [(~right, "the mask is the wrong way round: you removed the nucleus and kept the other tokens. "
+                   "Put -inf where a token is *outside* the nucleus."),
+                  (~right | _unsort(np.eye(1, p.shape[1], dtype=bool).repeat(len(p), 0), order),
+                   "you kept the most likely token and the tail of unlikely tokens, and removed the rest of the "
+                   "nucleus: the mask is the wrong way round. Put -inf where a token is *outside* the nucleus.")]
+        return [(m, msg) for m, msg in cands if (m != right).any()]
+
+    def _judge(self, out: np.ndarray, logits: np.ndarray, top_p: float) -> None:
+        """Raise Wrong with the likely mistake unless ``out`` is ``logits`` with -inf outside the nucleus."""
+        what = "the filtered logits"
+        if out.ndim == 2 and out.shape == logits.shape[::-1] and out.shape != logits.shape:
+            raise Wrong(f"wrong shape for {what}: expected {logits.shape} (one row per sequence, one column per "
+                        f"token), got {out.shape}. It is transposed.")
+        check_shape(out, logits.shape, what)
+        keep = _nucleus(logits, top_p)
+        want = np.where(keep, logits, -np.inf)
+        if _same_filtered(out, want):
+            return
+        if np.isnan(out).any():
+            raise Wrong(f"{what} contain NaN. It usually comes from 0 times -inf (e.g. `logits * mask` where something "
+                        "already holds -inf), or from a softmax of a row that is all -inf. Fill with "
+                        "`logits.masked_fill(mask, float('-inf'))` instead of multiplying.")
+        if np.allclose(out, logits):
+            raise Wrong("nothing was filtered: every logit is unchanged. Put float('-inf') at every token outside "
+                        "the nucleus. (If you did sort the tokens: from the least likely up, the running total reaches "
+                        "top_p only at the last tokens, so every token stays; sort with `descending=True`.)")
+        probs = _softmax(logits)
+        renorm = _softmax(np.where(keep, logits, -np.inf))
+        for cand, message in (
+                (np.where(keep, probs, 0.0), "you returned probabilities (with 0 outside the nucleus)"),
+                (np.where(keep, probs, -np.inf), "you returned probabilities (with -inf outside the nucleus)"),
+                (renorm, "you returned the probabilities of the nucleus, renormalised"),
+                (probs, "you returned the probabilities of all the tokens, unfiltered"),
+                (np.where(keep, np.log(probs), -np.inf), "you returned log-probabilities (the logits minus a "
+                 "constant per row)"),
+                (np.log(renorm), "you returned the log-probabilities of the renormalised nucleus")):
+            if _same_filtered(out, cand):
+                raise Wrong(f"{message}. `nucleus_filter` returns *logits*: the input logits unchanged inside the "
+                            "nucleus and float('-inf') outside it; the softmax comes later, when sampling.")
+        for mask in (keep, ~keep):
+            if np.array_equal(out, mask.astype(float)):
+                raise Wrong("you returned the mask itself (True/False for each token). Use it to fill the logits: "
+                            "`logits.masked_fill(mask, float('-inf'))`, with True where a token is *outside* the "
+                            "nucleus.")
+        order = np.argsort(-logits, axis=-1, kind="stable")
+        if _same_filtered(out, np.take_along_axis(want, order, -1)):
+            raise Wrong("your result is in sorted order (most likely token first), but token j must stay in column "
+                        "j: find the mask on the sorted logits, send it back to the original order with "
+                        "`scatter(-1, order, mask)`, and fill the *input* logits with it.")
+        changed = ~np.isclose(out, logits, rtol=1e-5, atol=1e-6)  # -inf is never close to a logit
+        fill = out[changed]
+        if not np.isneginf(fill).all():
+            if (fill == 0).all():
+                raise Wrong("the tokens outside the nucleus got a logit of 0, not -inf: e^0 = 1, so they keep a large "
+                            "share of the probability after the softmax. Fill them with float('-inf') (e^-inf = 0).")
+            if np.isfinite(fill).all() and np.ptp(fill) == 0:
+                v = float(fill[0])
+                if v < -1e3:
+                    raise Wrong(f"almost: the tokens outside the nucleus hold {v:g}, not -inf. That gives them a "
+                                "probability of about 0, but the task (like Hugging Face's TopPLogitsWarper) asks for "
+                                "exactly float('-inf'), which stays -inf whatever the temperature.")
+                raise Wrong(f"the tokens outside the nucleus got the logit {v:g}, not -inf, so they keep some "
+                            "probability after the softmax. Fill them with float('-inf').")
+            r, j = (int(i[0]) for i in np.nonzero(changed & ~np.isneginf(out)))
+            raise Wrong(f"some entries are neither the input logit nor -inf: row {r}, token {j} holds {out[r, j]:.4g} "
+                        f"but its logit is {logits[r, j]:.4g}. Return the logits themselves (unchanged, not scaled "
+                        "nor turned into probabilities) with float('-inf') outside the nucleus.")
+        kept = ~changed
+        for mask, message in self._mistakes(logits, top_p):
+            if np.array_equal(kept, mask):
+                raise Wrong(message)
+        counts, right_counts = kept.sum(1), keep.sum(1)
+        topk = np.zeros_like(keep)
+        k = int(counts[0])
+        np.put_along_axis(topk, order[:, :k], True, -1)
+        if (counts == k).all() and len(set(right_counts)) > 1 and np.array_equal(kept, topk):
+            raise Wrong(f"every row keeps exactly its {k} most likely token{'s' if k != 1 else ''}, as top-k (a "
+                        "fixed count) would. Top-p keeps as many tokens as it takes for their probabilities to reach "
+                        f"top_p, which differs from row to row: here the nuclei hold {', '.join(map(str, right_counts))} tokens.")
+        empty = [r for r in range(len(kept)) if not kept[r].any()]
+        if empty:
+            raise Wrong(f"row {empty[0]} has no token left (all -inf), so there is nothing to sample from. The most "
+                        f"likely token is always in the nucleus: {_row_story(logits, top_p, empty[0])}.")
+        r = int(np.flatnonzero((kept != keep).any(1))[0])
+        raise Wrong(f"in row {r} you kept the tokens {_tokens(kept[r])}, but the nucleus (top_p = {top_p:g}) is the "
+                    f"tokens {_tokens(keep[r])}: {_row_story(logits, top_p, r)}.")
+
+    def verify(self, fn):
+        logits = np.log(self.PROBS) + self.SHIFT
+        out = self._call(fn, logits, 0.7)
+        self._judge(out, logits, 0.7)
+        out9 = self._call(fn, logits, 0.9)
+        if out9.shape == logits.shape and _same_filtered(out9, np.where(_nucleus(logits, 0.7), logits, -np.inf)):
+            raise Wrong("right for top_p = 0.7, but with top_p = 0.9 you return the same: use the argument `top_p`, "
+                        "not a fixed number.")
+        self._judge(out9, logits, 0.9)
+        return ("with top_p = 0.7 the three rows keep 2, 3 and 1 tokens, with top_p = 0.9 they keep 4, 5 and 3: "
+                "a confident row keeps few tokens, an unsure one many.")
+
+    def fresh_args(self, rng):
+        import torch
+
+        top_p = float(np.round(rng.uniform(0.3, 0.95), 2))
+        while True:  # no running total within 1e-3 of top_p (rounding must not decide a token)
+            logits = rng.normal(scale=rng.uniform(1.0, 3.0), size=(int(rng.integers(1, 6)), int(rng.integers(5, 40))))
+            cum = np.cumsum(np.sort(_softmax(logits), axis=-1)[:, ::-1], axis=-1)
+            if np.abs(cum - top_p).min() > 1e-3:
+                return torch.from_numpy(logits), top_p
+
+    def fresh_compare(self, out, want):
+        out, want = as_array(out, "the filtered logits"), as_array(want)
+        check_shape(out, want.shape, "the filtered logits")
+        if np.isnan(out).any():
+            raise Wrong("the filtered logits contain NaN.")
+        kept, right = ~np.isneginf(out), ~np.isneginf(want)
+        if (kept != right).any():
+            r = int(np.flatnonzero((kept != right).any(1))[0])
+            raise Wrong(f"in row {r} the nucleus is the {int(right[r].sum())} token(s) {_tokens(right[r])}, but you "
+                        f"kept {int(kept[r].sum())}: {_tokens(kept[r])}.")
+        if not np.allclose(out[kept], want[right], rtol=1e-5, atol=1e-6):
+            raise Wrong("the tokens of the nucleus must keep their logits unchanged.")
+
+
+# --- 7. build it: the forward pass of a LoRA layer -------------------------------------------
+
+class LoRAForward(Exercise):
+    name = "lora_forward"
+    title = "Exercise 7 — build it: the forward pass of a LoRA layer"
+    hints = (
+        "LoRA leaves the frozen layer as it is and adds a small correction to its output. So compute two "
+        "things and add them: the frozen layer's output x Wᵀ + b, and the low-rank path, where x goes through "
+        "A (down to r numbers per row) and then B (back up to `out` numbers), times the scale alpha / r.",
+        "Follow the shapes: x (N, in) @ W.T (in, out) is (N, out); x @ A.T is (N, r), and that @ B.T is "
+        "(N, out) again, ready to add. r is not an argument: read it from the shape of A, which is (r, in) "
+        "(B's shape (out, r) tells it too).",
+        "The scale multiplies the low-rank path only, not the frozen output nor the bias, and it is alpha "
+        "*divided by* r: `alpha / r` (not `alpha // r`, which rounds down, nor r / alpha). "
+        "`F.linear(x, W, b)` computes x Wᵀ + b in one call, if you like.",
+    )
+    solution_code = """
+        def lora_forward(x, W, b, A, B, alpha):
+            r = A.shape[0]                       # A is (r, in)
+            base = x @ W.T + b                   # the frozen layer: (N, out)
+            update = (x @ A.T) @ B.T             # down to r, back up to out: (N, out)
+            return base + (alpha / r) * update
+    """
+
+    def reference(self):
+        def lora_forward(x, W, b, A, B, alpha):
+            return x @ W.T + b + (alpha / A.shape[0]) * ((x @ A.T) @ B.T)
+        return lora_forward
+
+    @staticmethod
+    def _layer(x, W, b, A, B, alpha) -> np.ndarray:
+        """The output of the course's LoRALinear with these weights (float64)."""
+        import torch
+
+        from mlcourse.models.lora import LoRALinear
+
+        base = torch.nn.Linear(W.shape[1], W.shape[0], dtype=torch.float64)
+        with torch.no_grad():
+            base.weight.copy_(torch.from_numpy(W))
+            base.bias.copy_(torch.from_numpy(b))
+            layer = LoRALinear(base, r=A.shape[0], alpha=alpha)
+            layer.lora_A.copy_(torch.from_numpy(A))
+            layer.lora_B.copy_(torch.from_numpy(B))
+            return layer(torch.from_numpy(x)).numpy()
+
+    @staticmethod
+    def _legend(x, W, A) -> str:
+        (N, fin), fout, r = x.shape, W.shape[0], A.shape[0]
+        return (f"The shapes here: x is (N, in) = {(N, fin)}, W is (out, in) = {(fout, fin)}, b is (out,) = "
+                f"{(fout,)}, A is (r, in) = {(r, fin)}, B is (out, r) = {(fout, r)}. What fits: x @ W.T is (N, out); "
+                "x @ A.T is (N, r), and that @ B.T is (N, out). To fold the update into W instead, it must have W's "
+                "shape (out, in): that is B @ A, not A.T @ B.T.")
+
+    def _run(self, fn, x, W, b, A, B, alpha) -> np.ndarray:
+        """Call the learner's function; explain a shape error with the shapes that met."""
+        import re
+
+        import torch
+
+        try:
+            out = call(fn, *(torch.from_numpy(a) for a in (x, W, b, A, B)), alpha, what="`lora_forward`")
+        except Wrong as exc:
+            msg = str(exc)
+            m = re.search(r"\((\d+)x(\d+) and (\d+)x(\d+)\)", msg)
+            if m is None and not any(s in msg for s in ("must match the size", "mismatch in its core dimension",
+                                                         "cannot be multiplied", "size mismatch", "broadcast")):
+                raise
+            head = msg.split(" Run it on")[0].split(" Read the two")[0].split(" For `A @ B`")[0]
+            met = (" An addition (or an entry-by-entry product) met two tensors whose sizes do not fit."
+                   if "must match the size" in msg or "broadcast" in msg else "")
+            sizes = re.search(r"tensor a \((\d+)\) must match the size of tensor b \((\d+)\)", msg)
+            if sizes and {int(sizes.group(1)), int(sizes.group(2))} == {W.shape[0], W.shape[1]} != {W.shape[0]}:
+                met += (f" {W.shape[1]} and {W.shape[0]} are the sizes `in` and `out`: one tensor has its `in` axis "
+                        "where the other has `out` (e.g. W, (out, in), and A.T @ B.T, (in, out)). Print their shapes.")
+            if m:
+                (N, fin), fout, r = x.shape, W.shape[0], A.shape[0]
+                names: dict[tuple, list[str]] = {}
+                for shape, nm in (((N, fin), "x"), ((fout, fin), "W"), ((fin, fout), "W.T"), ((r, fin), "A"),
+                                  ((fin, r), "A.T"), ((fout, r), "B"), ((r, fout), "B.T"), ((N, fout), "x @ W.T"),
+                                  ((N, r), "x @ A.T"), ((fin, fin), "A.T @ A"), ((fout, fout), "B @ B.T")):
+                    names.setdefault(shape, []).append(nm)
+                p, q = (int(m.group(1)), int(m.group(2))), (int(m.group(3)), int(m.group(4)))
+                name = lambda s: " or ".join(names.get(s, ["a tensor"]))  # noqa: E731
+                met = (f" Here a matrix of shape {p} ({name(p)}, it seems) was multiplied by one of shape {q} "
+                       f"({name(q)}): in P @ Q the columns of P must equal the rows of Q, and {p[1]} ≠ {q[0]}.")
+                if name(p) == "x" and name(q) == "B.T":
+                    met += " x goes through A first (A reads the `in` features and gives r numbers), then B."
+            raise Wrong(f"{head}{met} {self._legend(x, W, A)}") from None
+        if isinstance(out, tuple):
+            raise Wrong(f"`lora_forward` returned a tuple of {len(out)} things; return one tensor, the output "
+                        "(N, out).")
+        return as_array(out, "the output")
+
+    def _judge(self, out, x, W, b, A, B, alpha, *, example_r=None, example_alpha=None) -> None:
+        N, fout, fin, r = x.shape[0], W.shape[0], W.shape[1], A.shape[0]
+        want = self._layer(x, W, b, A, B, alpha)
+        if out.shape == (fout, N) and out.shape != (N, fout):
+            check_close(out, want, "the output")  # names the transposed result
+        check_shape(out, (N, fout), "the output")
+        check_finite(out, "the output")
+        if np.allclose(out, want, rtol=1e-5, atol=1e-7):
+            return
+        base, up, s = x @ W.T + b, x @ A.T @ B.T, alpha / r
+        rule = f"the scale is alpha / r, here {alpha:g} / {r} = {s:g}"
+        mistakes = [
+            (base + alpha * up, f"the update was scaled by alpha ({alpha:g}); {rule}."),
+            (base + (r / alpha) * up, f"the scale is upside down: r / alpha = {r / alpha:g}, but {rule}."),
+            (base + up, f"the update is not scaled: multiply it by alpha / r ({alpha:g} / {r} = {s:g})."),
+            (base + up / r, f"the update was divided by r but not multiplied by alpha: {rule}."),
+            (base + alpha * r * up, f"the update was multiplied by alpha * r; {rule}."),
+            (base + alpha / math.sqrt(r) * up, f"the update was scaled by alpha / √r (the scale of rsLoRA, a later "
+             f"variant); the LoRA of this course, like the original paper, uses alpha / r: {rule}."),
+            (base + (alpha // r) * up, f"`alpha // r` is division rounded down ({alpha:g} // {r} = {alpha // r:g}): "
+             f"use `/`, {alpha:g} / {r} = {s:g}."),
+            (base, "your output is the frozen layer's alone, x Wᵀ + b: the low-rank path is missing. (B starts at "
+             "zero in LoRALinear, but it trains; here it is not zero.)"),
+            (s * up, "your output is the low-rank update alone: add the frozen layer's output x Wᵀ + b to it."),
+            (base - b + s * up, "the bias b is missing: the frozen layer's output is x Wᵀ + b."),
+            (base + b + s * up, "the bias was added twice: once is enough (x Wᵀ + b, plus the update)."),
+            (s * (base + up), "the scale multiplied the whole output; it applies to the low-rank update only: "
+             "x Wᵀ + b + (alpha / r) x Aᵀ Bᵀ."),
+            (s * (base - b + up) + b, "the scale multiplied x Wᵀ too; it applies to the low-rank update only."),
+        ]
+        if fin == fout:  # square layer: the untransposed products run without an error
+            ba = x @ B @ A
+            mistakes += [
+                (base + s * ba, "the update is x B A, the wrong way round. That is what `x @ B @ A` gives, or adding "
+                 "A.T @ B.T (the transpose of the update) to W before `x @ W.T`. The update of W has W's shape "
+                 "(out, in): B @ A; applied to x it is x Aᵀ Bᵀ = `x @ A.T @ B.T`."),
+                (x @ W + b + s * up, "x @ W uses W untransposed: W is (out, in), so the frozen layer is x @ W.T + b "
+                 "(here in = out, so no error showed it)."),
+                (x @ W + b + s * ba, "x was multiplied by W and by B A untransposed: the merged weight W + (alpha / r) "
+                 "B A is (out, in), so the layer is x @ (W + (alpha / r) * B @ A).T + b."),
+            ]
+        for k, name in ((fin, "the input width `in` (A.shape[1])"), (fout, "the output width `out` (B.shape[0])")):
+            mistakes.append((base + (alpha / k) * up, f"alpha was divided by {k}, {name}, not by the rank: "
+                             f"r is the first size of A, `A.shape[0]` (here {r})."))
+        if example_r is not None and example_r != r:
+            mistakes.append((base + (alpha / example_r) * up, f"you used r = {example_r}, the rank of the first "
+                             f"example: here A has shape {A.shape}, so r = {r}. Read it from A, `A.shape[0]`."))
+        if example_alpha is not None and example_alpha != alpha:
+            mistakes.append((base + (example_alpha / r) * up, f"you used alpha = {example_alpha:g} from the first "
+                             f"example: use the argument `alpha` (here {alpha:g})."))
+        for wrong, message in mistakes:
+            if np.allclose(out, wrong, rtol=1e-5, atol=1e-7):
+                raise Wrong(message)
+        check_close(out, want, "the output")
+
+    def verify(self, fn):
+        N, fin, fout, r, alpha = 4, 6, 5, 2, 8
+        x, W, A = _rng.normal(size=(N, fin)), _rng.normal(size=(fout, fin)) / 2, _rng.normal(size=(r, fin)) / 2
+        b, B = _rng.normal(size=fout), _rng.normal(size=(fout, r)) / 2
+        self._judge(self._run(fn, x, W, b, A, B, alpha), x, W, b, A, B, alpha)
+        # a square layer (in = out), another rank and alpha: catches fixed numbers and untransposed products
+        N2, d, r2, alpha2 = 3, 7, 3, 10.0
+        x2, W2, A2 = _rng.normal(size=(N2, d)), _rng.normal(size=(d, d)) / 2, _rng.normal(size=(r2, d)) / 2
+        b2, B2 = _rng.normal(size=d), _rng.normal(size=(d, r2)) / 2
+        self._judge(self._run(fn, x2, W2, b2, A2, B2, alpha2), x2, W2, b2, A2, B2, alpha2,
+                    example_r=r, example_alpha=alpha)
+        return (f"the same outputs as `LoRALinear`. The adapter adds r (in + out) = {r * (fin + fout)} trainable "
+                f"numbers to a layer of in × out = {fin * fout}.")
+
+    def fresh_args(self, rng):
+        import torch
+
+        fin, fout, N = int(rng.integers(4, 12)), int(rng.integers(4, 12)), int(rng.integers(1, 7))
+        r = int(rng.choice([1, 3, 4]))  # never the first example's r = 2
+        alpha = float(rng.choice([1.0, 4.0, 16.0, 32.0]))
+        x, W, A = rng.normal(size=(N, fin)), rng.normal(size=(fout, fin)) / 2, rng.normal(size=(r, fin)) / 2
+        b, B = rng.normal(size=fout), rng.normal(size=(fout, r)) / 2
+        return (*(torch.from_numpy(a) for a in (x, W, b, A, B)), alpha)
+
 q1, q2, q3, q4, q5 = CausalWeights(), BPEMerge(), RopePair(), RMSNormEx(), KVCacheStep()
-ALL = [q1, q2, q3, q4, q5]
+q6, q7 = TopPFilter(), LoRAForward()
+ALL = [q1, q2, q3, q4, q5, q6, q7]
