@@ -31,10 +31,10 @@ NOTEBOOKS = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]
 # them from the smoke profile. Everything else (widths, depths, batch and block sizes) is gpu's.
 BUDGETS = {"vae_steps", "gan_rounds", "gan_round_steps", "toy_steps", "toy_T", "toy_ddpm_steps",
            "ddpm_steps", "ddpm_T", "n_judge", "art_steps", "p2p_steps", "cyc_steps", "judge_images",
-           "max_iters", "eval_every", "eval_iters"}
+           "max_iters", "eval_every", "eval_iters", "ft_steps"}
 # Of those, the optimisation steps, which the shaped run cuts to a fifth of smoke's (at least 4).
 STEPS = {"vae_steps", "gan_round_steps", "toy_steps", "toy_ddpm_steps", "ddpm_steps", "art_steps",
-         "p2p_steps", "cyc_steps", "max_iters"}
+         "p2p_steps", "cyc_steps", "max_iters", "ft_steps"}
 T4_BYTES = 15 * 2**30
 
 SHAPED_STARTUP = f'''

@@ -65,10 +65,25 @@ def day12(cfg: dict, cpu_side: float) -> float:
     evals = cfg["max_iters"] // cfg["eval_every"] * cfg["eval_iters"] * 2
     for model in day12_models(cfg):
         name = type(model).__name__
-        total += part(f"{name} training", train_flops(model, lambda m: m(x[:, :-1], x[:, 1:])[1]), cfg["max_iters"])
+        step = train_flops(model, lambda m: m(x[:, :-1], x[:, 1:])[1])
+        total += part(f"{name} training", step, cfg["max_iters"])
         with torch.no_grad():
             total += part(f"{name} evaluation", flops(lambda: model(x[:, :-1], x[:, 1:])), evals)
+    # Section 9: three fine-tunings of the Llama (full, LoRA twice), counted as full training steps
+    total += part("Llama fine-tuning (3 runs)", step, 3 * cfg["ft_steps"])
+    # Section 8.7: 50 + 200 + 500 greedy tokens per model, with and without the cache; without it,
+    # step t runs the whole sequence (counted at its mean length, 8 + 250 tokens, one sequence)
+    for model in day12_models(dataclass_replace_block(cfg, 508)):
+        seq = torch.randint(0, 65, (1, 258))
+        with torch.no_grad():
+            total += part(f"{type(model).__name__} generation without cache", flops(lambda: model(seq)), 750)
+        total += 750 * LAUNCH                                              # with the cache: launches only
     return total
+
+
+def dataclass_replace_block(cfg: dict, block_size: int) -> dict:
+    """``cfg`` with another block size (the timing twins of section 8.7)."""
+    return {**cfg, "block_size": block_size}
 
 
 def day11(cfg: dict, cpu_side: float) -> float:
