@@ -573,6 +573,16 @@ class Exercise:
         """Print the reference solution."""
         print("Solution:\n" + textwrap.indent(textwrap.dedent(self.solution_code).strip(), "    "))
 
+    def solution_function(self):
+        """The function that ``solution_code`` defines (named ``self.name``), run with ``np`` available.
+
+        For exercises whose reference is exactly the printed solution: one copy of the code,
+        and the solution a learner is shown is the one the check trusts.
+        """
+        namespace: dict = {"np": np}
+        exec(textwrap.dedent(self.solution_code), namespace)  # noqa: S102 -- our own code, not input
+        return namespace[self.name]
+
 
 class _Quiet(CheckResult):
     """A CheckResult that does not repeat itself as the cell's output (it was printed)."""

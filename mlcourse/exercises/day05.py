@@ -370,21 +370,6 @@ _README = "README.txt"                        # a stray file next to the class f
 _WORDS = ("ant", "bee", "cat", "cow", "dog", "eel", "elk", "fox", "gnu", "hen", "owl", "pig", "ram", "yak")
 
 
-def _ref_load_folder(root):
-    import os
-
-    from PIL import Image
-
-    class_names = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
-    images, labels = [], []
-    for k, name in enumerate(class_names):
-        folder = os.path.join(root, name)
-        for file in sorted(os.listdir(folder)):
-            images.append(np.array(Image.open(os.path.join(folder, file))))
-            labels.append(k)
-    return np.stack(images).astype(np.float32) / 255.0, np.array(labels), class_names
-
-
 def _write_folder(records):
     """Write ``records`` ((class name, (H, W) uint8 image) pairs) as root/<class>/imgNNN.png; return the folder.
 
@@ -496,7 +481,7 @@ class LoadImageFolder(Exercise):
         self._folders = []
 
     def reference(self):
-        return _ref_load_folder
+        return self.solution_function()
 
     def evaluate(self, *args):
         import os
