@@ -73,17 +73,12 @@ def day12(cfg: dict, cpu_side: float) -> float:
     total += part("Llama fine-tuning (3 runs)", step, 3 * cfg["ft_steps"])
     # Section 8.7: 50 + 200 + 500 greedy tokens per model, with and without the cache; without it,
     # step t runs the whole sequence (counted at its mean length, 8 + 250 tokens, one sequence)
-    for model in day12_models(dataclass_replace_block(cfg, 508)):
+    for model in day12_models({**cfg, "block_size": 508}):
         seq = torch.randint(0, 65, (1, 258))
         with torch.no_grad():
             total += part(f"{type(model).__name__} generation without cache", flops(lambda: model(seq)), 750)
         total += 750 * LAUNCH                                              # with the cache: launches only
     return total
-
-
-def dataclass_replace_block(cfg: dict, block_size: int) -> dict:
-    """``cfg`` with another block size (the timing twins of section 8.7)."""
-    return {**cfg, "block_size": block_size}
 
 
 def day11(cfg: dict, cpu_side: float) -> float:
