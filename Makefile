@@ -48,10 +48,17 @@ practice: $(STAMP)
 	$(MAKE) --no-print-directory lab LAB_DIR=practice
 
 # Checkpoints go to a fresh folder, so that Days 11/12 train (not resume an earlier test run).
+# The tests run in WORKERS processes side by side (pytest-xdist). `--dist loadscope` keeps the
+# tests of one file on one worker, in order: a notebook's cells share one kernel, and a module's
+# fixtures (the simulated Colab, which pip-installs into one environment) are built once. One
+# thread per process (OMP_NUM_THREADS): small tensors, and threads that wait for each other's
+# cores are slower than none. WORKERS=1 runs everything in one process, as before.
+WORKERS ?= 2
+XDIST := $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS) --dist loadscope)
 test: $(STAMP)
 	ckpt=$$(mktemp -d) && trap 'rm -rf "$$ckpt"' EXIT && \
-	MLCOURSE_PROFILE=smoke MLCOURSE_CHECKPOINTS=$$ckpt $(PY) -m pytest -v --durations=15 \
-		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} MLCOURSE_PROFILE=smoke MLCOURSE_CHECKPOINTS=$$ckpt $(PY) -m pytest -v \
+		--durations=15 $(XDIST) --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --timeout=900
 
 $(COLAB_STAMP): tests/colab/requirements.txt
 	@echo "== creating $(COLAB_VENV): Python 3.13 with Google Colab's package versions (a few GB, some minutes)"
@@ -66,8 +73,8 @@ $(COLAB_STAMP): tests/colab/requirements.txt
 # `make test` only, since Colab's versions cannot change their outcome.
 test-colab: $(COLAB_STAMP)
 	$(COLAB_PY) -m pip uninstall -q -y mlcourse 2>/dev/null || true
-	MLCOURSE_PROFILE=smoke MLCOURSE_COLAB_SIM=1 $(COLAB_PY) -m pytest tests -v --durations=15 \
-		-m "not repository" --timeout=900
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} MLCOURSE_PROFILE=smoke MLCOURSE_COLAB_SIM=1 $(COLAB_PY) -m pytest tests -v \
+		--durations=15 $(XDIST) -m "not repository" --timeout=900
 
 bench: $(STAMP)
 	$(PY) bench/run.py $(if $(DAYS),--days $(DAYS))

@@ -18,6 +18,20 @@ matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The longest files, started first: a parallel run (`make test`: pytest-xdist, `--dist loadscope`,
+# one file per worker at a time) then ends with short files on both workers instead of one long
+# file on one worker while the other waits. The order within a file is kept.
+SLOW_FIRST = ("tests/test_gpu_profile.py", "tests/colab/test_colab_sim.py", "notebooks/11_", "notebooks/12_",
+              "notebooks/10_", "tests/test_transfer_learning.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        where = item.path.relative_to(config.rootpath).as_posix()
+        return next((i for i, prefix in enumerate(SLOW_FIRST) if where.startswith(prefix)), len(SLOW_FIRST))
+
+    items.sort(key=rank)                           # stable: each file keeps its own order
+
 
 @pytest.fixture
 def data_home(tmp_path, monkeypatch):

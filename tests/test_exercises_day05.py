@@ -273,11 +273,13 @@ def test_load_image_folder_more_mistakes():
     assert "Path objects" in m
 
 
-def test_load_image_folder_leaves_no_trace():
+def test_load_image_folder_leaves_no_trace(tmp_path, monkeypatch):
     import glob
     import os
     import tempfile
 
+    # a private temporary folder: in a parallel run, notebook 05's check may make its own next door
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     before = set(glob.glob(os.path.join(tempfile.gettempdir(), "mlcourse_day05_*")))
     listdir, scandir, state = os.listdir, os.scandir, np.random.get_state()[1].copy()
     assert _msg(day05.q5, _loader(sort=False))
