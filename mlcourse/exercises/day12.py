@@ -316,6 +316,21 @@ class RopePair(Exercise):
 
 # --- 4. RMSNorm ------------------------------------------------------------------------------
 
+def _name_eps_mistake(got, x, w, eps: float, rtol: float, atol: float) -> None:
+    """Raise ``Wrong`` naming the mistake when ``got`` is RMSNorm(x) with eps left out or misplaced."""
+    ms = (x ** 2).mean(-1, keepdims=True)
+    for wrong, message in (
+            (x / np.sqrt(ms) * w, "eps is missing: add it to the mean square before the square root, "
+             "sqrt(mean(x²) + eps); it keeps a row of zeros (or tiny values) from dividing by 0."),
+            (x / (np.sqrt(ms) + eps) * w, "eps goes *inside* the square root: sqrt(mean(x²) + eps), not "
+             "sqrt(mean(x²)) + eps."),
+            (x / np.sqrt(ms + 1e-5) * w, f"use the argument `eps` (here {eps:g}), not a fixed 1e-5."),
+            (x / np.sqrt(ms + 1e-6) * w, f"use the argument `eps` (here {eps:g}), not a fixed number.")):
+        if eps != 1e-5 or "fixed 1e-5" not in message:          # with eps = 1e-5, a fixed 1e-5 is right
+            if np.allclose(got, wrong, rtol=rtol, atol=atol):
+                raise Wrong(message)
+
+
 class RMSNormEx(Exercise):
     name = "my_rms_norm"
     title = "Exercise 4 — RMSNorm"
@@ -373,25 +388,20 @@ class RMSNormEx(Exercise):
             raise Wrong("the scale `weight` is missing: multiply the normalised x by it.")
         if np.allclose(out, x / ((x ** 2).mean(-1, keepdims=True) + 1e-5) * w, atol=1e-6):
             raise Wrong("you divided by the mean square; take its square root (the *root* mean square).")
+        # eps changes ordinary rows only in the 5th decimal or so: a float64 answer is compared tightly first,
+        # so that a misplaced eps is named here, whatever rows were drawn
+        if not np.allclose(out, want, rtol=1e-9, atol=0):
+            _name_eps_mistake(out, x, w, 1e-5, rtol=1e-9, atol=0)
         check_close(out, want, "the normalised x", rtol=1e-5, atol=1e-7)
         # a row of small numbers, whose mean square (~1e-6) is smaller than eps: there eps matters
         small = x * 1e-3
         for eps in (1e-5, 1e-2):
             got = as_array(call(fn, torch.tensor(small), torch.tensor(w), eps, what="`my_rms_norm`"), "the normalised x")
             check_shape(got, (3, 6), f"my_rms_norm(x, weight, eps={eps:g})")
-            ms = (small ** 2).mean(-1, keepdims=True)
-            right = small / np.sqrt(ms + eps) * w
+            right = small / np.sqrt((small ** 2).mean(-1, keepdims=True) + eps) * w
             if np.allclose(got, right, rtol=1e-4, atol=1e-9):
                 continue
-            for wrong, message in (
-                    (small / np.sqrt(ms) * w, "eps is missing: add it to the mean square before the square root, "
-                     "sqrt(mean(x²) + eps); it keeps a row of zeros (or tiny values) from dividing by 0."),
-                    (small / (np.sqrt(ms) + eps) * w, "eps goes *inside* the square root: sqrt(mean(x²) + eps), not "
-                     "sqrt(mean(x²)) + eps."),
-                    (small / np.sqrt(ms + 1e-5) * w, f"use the argument `eps` (here {eps:g}), not a fixed 1e-5."),
-                    (small / np.sqrt(ms + 1e-6) * w, f"use the argument `eps` (here {eps:g}), not a fixed number.")):
-                if np.allclose(got, wrong, rtol=1e-4, atol=1e-9):
-                    raise Wrong(message)
+            _name_eps_mistake(got, small, w, eps, rtol=1e-4, atol=1e-9)
             check_close(got, right, f"my_rms_norm(x, weight, eps={eps:g}) on small x (mean square ~1e-6)", rtol=1e-4)
         return "each row now has a root mean square of 1 (before the learned scale)."
 
