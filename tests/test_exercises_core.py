@@ -387,3 +387,17 @@ def test_a_tuple_of_parts_with_different_shapes_is_explained():
         as_array((np.ones(20), 0.5), "your gradient")
     with pytest.raises(Wrong, match="should be a number or an array of numbers"):
         as_array(("a", object()), "your answer")
+
+
+def test_torch_not_implemented_for_a_dtype_is_a_mistake_not_a_blank():
+    """`x ^ 2` on a float tensor: PyTorch raises NotImplementedError ("bitwise_xor_cpu" not implemented
+    for 'Double'), which must get the XOR advice, not "your function still raises NotImplementedError"."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(Wrong, match="bitwise XOR"):
+        ex.call(lambda x: x ^ 2, torch.ones(3, dtype=torch.float64))
+
+    def unwritten(x):
+        raise NotImplementedError
+
+    with pytest.raises(ex.NotAttempted):
+        ex.call(unwritten, torch.ones(3))

@@ -368,6 +368,17 @@ def test_lora_right_answers_pass():
                        ).correct
 
 
+def test_lora_float32_answers_pass_on_fresh_inputs_too():
+    """Found in review: the fresh inputs were compared at rtol 1e-6, the fixed examples at 1e-5, so an
+    answer computed in float32 and cast back was refused most of the time, with a misleading message."""
+    q7 = day12.q7
+    f32 = lambda x, W, b, A, B, a: (x.float() @ W.float().T + b.float()  # noqa: E731
+                                    + a / A.shape[0] * (x.float() @ A.float().T @ B.float().T)).double()
+    assert all(q7.evaluate(f32).correct for _ in range(20))
+    assert "bias" in _msg(q7, lambda x, W, b, A, B, a: (x.float() @ W.float().T + a / A.shape[0]
+                                                        * (x.float() @ A.float().T @ B.float().T)).double())
+
+
 def test_lora_agrees_with_the_course_layer():
     from mlcourse.models.lora import LoRALinear
 
