@@ -216,7 +216,7 @@ if "error" not in out:
             nxt = sample_next(HF[GPT2](ids).logits[:, -1], temperature=0.8, top_p=0.9)
             ids = torch.cat([ids, nxt], 1)
     out["gpt2_sampled_hf"] = TOK.decode(ids[0])
-    out["chat_greedy_hf"] = greedy_text(HF[INSTRUCT], ns["prompt"], 3)[len(ns["prompt"]):]
+    out["chat_greedy_hf"] = greedy_text(HF[INSTRUCT], ns["chat_prompt"], 3)[len(ns["chat_prompt"]):]
     out["reply_ids"] = ns["reply"]
     out["eos"], out["answer_id"] = EOS, ANSWER
 print("RESULT " + json.dumps(out))
