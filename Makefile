@@ -52,9 +52,10 @@ practice: $(STAMP)
 # tests of one file on one worker, in order: a notebook's cells share one kernel, and a module's
 # fixtures (the simulated Colab, which pip-installs into one environment) are built once. One
 # thread per process (OMP_NUM_THREADS): small tensors, and threads that wait for each other's
-# cores are slower than none. WORKERS=1 runs everything in one process, as before.
+# cores are slower than none. Files start in the order of tests/conftest.py (the longest first,
+# not xdist's default of the most tests first). WORKERS=1 runs everything in one process, as before.
 WORKERS ?= 2
-XDIST := $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS) --dist loadscope)
+XDIST := $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS) --dist loadscope --no-loadscope-reorder)
 test: $(STAMP)
 	ckpt=$$(mktemp -d) && trap 'rm -rf "$$ckpt"' EXIT && \
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} MLCOURSE_PROFILE=smoke MLCOURSE_CHECKPOINTS=$$ckpt $(PY) -m pytest -v \
