@@ -105,6 +105,22 @@ def test_rms_norm_sum_instead_of_mean_and_keepdim():
     assert "keepdim=True" in _msg(day12.q4, lambda x, w, eps=1e-5: x / torch.sqrt((x ** 2).mean(-1) + eps) * w)
 
 
+def test_rms_norm_names_shape_dtype_and_return_mistakes():
+    def rms(x, eps):
+        return torch.sqrt((x ** 2).mean(-1, keepdim=True) + eps)
+
+    # weight made a column: the size error must not send the learner to keepdim, which they used
+    msg = _msg(day12.q4, lambda x, w, eps=1e-5: x / rms(x, eps) * w[:, None])
+    assert "`weight` was made a column" in msg and "keepdim" not in msg
+    msg = _msg(day12.q4, lambda x, w, eps=1e-5: (x / rms(x, eps) * w, w))
+    assert "returned a tuple of 2 values" in msg
+    assert "bfloat16" in _msg(day12.q4, lambda x, w, eps=1e-5: (x / rms(x, eps) * w).bfloat16())
+    assert "the whole tensor" in _msg(day12.q4, lambda x, w, eps=1e-5: x / math.sqrt((x ** 2).mean() + eps) * w)
+    msg = _msg(day12.q4, lambda x, w, eps=1e-5: x / math.sqrt((x ** 2).mean(-1, keepdim=True) + eps) * w)
+    assert "use `torch.exp`, `torch.log` and `torch.sqrt`" in msg
+    assert day12.q4.evaluate(lambda x, w, eps=1e-5: x.float() / rms(x.float(), eps) * w.float()).status == "correct"
+
+
 def test_fresh_inputs_catch_hard_coded_sizes():
     # the causal mask built for the example's 5 positions, whatever the input
     fixed_mask = torch.tril(torch.ones(5, 5, dtype=torch.bool))

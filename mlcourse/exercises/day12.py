@@ -361,9 +361,15 @@ class RMSNormEx(Exercise):
             out = call(fn, torch.tensor(x), torch.tensor(w), 1e-5, what="`my_rms_norm`")
         except Wrong as exc:
             if "must match the size of tensor" in str(exc):
-                raise Wrong(f"{exc} Here x is (3, 6) and the mean over the last axis is (3,), which cannot "
-                            "divide a (3, 6) tensor: keep the axis with `keepdim=True` to get (3, 1).") from None
+                raise Wrong(f"{exc} {self._which_shape(fn)}") from None
             raise
+        if isinstance(out, (tuple, list)):
+            values = f"{len(out)} value" + "s" * (len(out) != 1)
+            raise Wrong(f"`my_rms_norm` returned a {type(out).__name__} of {values}; return only the normalised x, "
+                        "one tensor of the same shape as x.")
+        if isinstance(out, torch.Tensor) and out.dtype in (torch.bfloat16, torch.float16):
+            raise Wrong(f"the result is {out.dtype}, which keeps only 3 or 4 significant digits, so it cannot "
+                        "match the answer: compute in x's own dtype (no `.bfloat16()` or `.half()`).")
         out = as_array(out, "the normalised x")
         check_shape(out, (3, 6), "the normalised x")
         check_finite(out, "the normalised x")
@@ -379,6 +385,9 @@ class RMSNormEx(Exercise):
                 np.allclose(out, x / np.linalg.norm(x, axis=-1, keepdims=True) * w, atol=1e-6):
             raise Wrong("you divided by the length of each row, the square root of the *sum* of squares. RMSNorm "
                         "uses the *mean* of the squares (the sum divided by C): `.mean(dim=-1, keepdim=True)`.")
+        if np.allclose(out, x / np.sqrt((x ** 2).mean() + 1e-5) * w, atol=1e-6):
+            raise Wrong("you averaged the squares of the whole tensor, so every row was divided by the same number. "
+                        "Normalise each row on its own: `.mean(dim=-1, keepdim=True)`.")
         if np.allclose(out, want / w + w, atol=1e-6):
             raise Wrong("the scale `weight` multiplies the normalised x; you added it.")
         if any(np.allclose(out, x / np.sqrt(x.var(-1, ddof=k, keepdims=True) + 1e-5) * w, atol=1e-6) for k in (0, 1)):
@@ -404,6 +413,28 @@ class RMSNormEx(Exercise):
             _name_eps_mistake(got, small, w, eps, rtol=1e-4, atol=1e-9)
             check_close(got, right, f"my_rms_norm(x, weight, eps={eps:g}) on small x (mean square ~1e-6)", rtol=1e-4)
         return "each row now has a root mean square of 1 (before the learned scale)."
+
+    @staticmethod
+    def _which_shape(fn) -> str:
+        """Name the broadcasting mistake behind a size error, from a run on a square x (where both run)."""
+        import torch
+
+        x, w = _rng.normal(loc=0.7, size=(6, 6)), _rng.uniform(0.5, 1.5, size=6)
+        ms = (x ** 2).mean(-1) + 1e-5
+        try:
+            got = np.asarray(fn(torch.tensor(x), torch.tensor(w), 1e-5), dtype=float)
+        except Exception:
+            got = None
+        if got is not None and got.shape == (6, 6):
+            if np.allclose(got, x / np.sqrt(ms)[:, None] * w[:, None], atol=1e-6):
+                return ("Here the normalisation is right, but `weight` was made a column: it holds one scale "
+                        "per feature (per column of x), so multiply by it as it is, shape (C,), and it "
+                        "broadcasts over the rows.")
+            if np.allclose(got, x / np.sqrt(ms)[None, :] * w, atol=1e-6):
+                return ("Here x is (3, 6) and the mean over the last axis is (3,), which cannot divide a (3, 6) "
+                        "tensor: keep the axis with `keepdim=True` to get (3, 1).")
+        return ("Here x is (3, 6) and `weight` is (6,). The mean over the last axis must keep its axis, (3, 1) "
+                "with `keepdim=True`, and `weight` needs no reshaping: it broadcasts over the rows as it is.")
 
     def fresh_args(self, rng):
         import torch
