@@ -1,0 +1,96 @@
+"""mlcourse.models.muon: Newton-Schulz orthogonalisation, and one optimizer that is Muon on the
+weight matrices and AdamW on the rest, checked against PyTorch's own Muon and AdamW."""
+
+import copy
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from mlcourse.models.muon import Muon, orthogonalize  # noqa: E402
+
+
+@pytest.mark.parametrize("shape", [(16, 48), (48, 16), (32, 32)])
+def test_orthogonalize_keeps_the_singular_vectors_and_moves_the_values_near_1(shape):
+    g = torch.Generator().manual_seed(0)
+    u, _ = torch.linalg.qr(torch.randn(shape[0], shape[0], generator=g, dtype=torch.float64))
+    v, _ = torch.linalg.qr(torch.randn(shape[1], shape[1], generator=g, dtype=torch.float64))
+    k = min(shape)
+    s = torch.logspace(0, -2, k, dtype=torch.float64)           # singular values over two decades
+    x = u[:, :k] @ torch.diag(s) @ v[:, :k].T
+    o = orthogonalize(x)
+    assert o.shape == x.shape and o.dtype == x.dtype
+    inner = u[:, :k].T @ o @ v[:, :k]                          # o in x's singular bases: diagonal
+    off = inner - torch.diag(torch.diagonal(inner))
+    assert off.abs().max() < 1e-10
+    d = torch.diagonal(inner)
+    assert d.min() > 0.5 and d.max() < 1.5, d                    # 0.01 ... 1 became about 1
+    assert orthogonalize(x.float()).dtype == torch.float32
+
+
+def test_orthogonalize_refuses_a_vector():
+    with pytest.raises(ValueError, match=r"matrix \(2-D\).*\(5,\)"):
+        orthogonalize(torch.ones(5))
+
+
+def _model():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(8, 24), torch.nn.GELU(), torch.nn.Linear(24, 4))
+
+
+def _train(model, opt, steps=5):
+    g = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        x = torch.randn(32, 8, generator=g)
+        loss = model(x).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def test_adamw_groups_match_torch_adamw():
+    ours, ref = _model(), _model()
+    _train(ours, Muon(ours.parameters(), lr=1e-2, betas=(0.9, 0.99), weight_decay=0.1))
+    _train(ref, torch.optim.AdamW(ref.parameters(), lr=1e-2, betas=(0.9, 0.99), weight_decay=0.1))
+    for a, b in zip(ours.parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not hasattr(torch.optim, "Muon"), reason="torch.optim.Muon needs PyTorch >= 2.9")
+def test_muon_groups_match_torch_muon():
+    ours, ref = _model(), _model()
+    start = copy.deepcopy(ours)
+    mats = [p for p in ours.parameters() if p.ndim == 2]
+    _train(ours, Muon([{"params": mats, "muon": True}], lr=0.02, weight_decay=0.01))
+    ref_mats = [p for p in ref.parameters() if p.ndim == 2]
+    _train(ref, torch.optim.Muon(ref_mats, lr=0.02, weight_decay=0.01, adjust_lr_fn="original"))
+    for a, b, s in zip(mats, ref_mats, [p for p in start.parameters() if p.ndim == 2]):
+        moved = (b - s).abs().max()
+        assert moved > 0.01                                       # both trained: 5 steps of lr 0.02
+        # PyTorch orthogonalises in bfloat16 (3 significant digits), ours in float32
+        assert (a - b).abs().max() < 0.02 * moved
+    # the biases were in no group: untouched
+    for a, s in zip([p for p in ours.parameters() if p.ndim == 1], [p for p in start.parameters() if p.ndim == 1]):
+        assert torch.equal(a, s)
+
+
+def test_a_muon_group_refuses_vectors():
+    with pytest.raises(ValueError, match=r"group 0 \(muon=True\).*\(24,\).*muon=False"):
+        Muon([{"params": list(_model().parameters()), "muon": True}])
+
+
+def test_state_dict_round_trip_resumes_identically():
+    def make(model):
+        mats = [p for p in model.parameters() if p.ndim == 2]
+        vecs = [p for p in model.parameters() if p.ndim != 2]
+        return Muon([{"params": mats, "muon": True, "lr": 0.02}, {"params": vecs, "lr": 1e-3}])
+
+    a = _model()
+    opt_a = make(a)
+    _train(a, opt_a, 3)
+    b = copy.deepcopy(a)
+    opt_b = make(b)
+    opt_b.load_state_dict(copy.deepcopy(opt_a.state_dict()))
+    _train(a, opt_a, 2)
+    _train(b, opt_b, 2)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
