@@ -144,3 +144,88 @@ def test_patched_conditional_unet():
     assert not torch.allclose(m(x, t, torch.zeros(3, dtype=torch.long)), m(x, t, torch.ones(3, dtype=torch.long)))
     with pytest.raises(ValueError, match="not divisible by patch=2"):
         m(torch.randn(1, 1, 27, 27), torch.tensor([0]))
+
+
+# --- DDIM ----------------------------------------------------------------------------------
+
+class _Linear(torch.nn.Module):
+    """A made-up noise predictor, eps = 0.3 x + 0.01 t, for checking formulas."""
+
+    def forward(self, x, t):
+        return 0.3 * x + 0.01 * t.float().reshape(-1, *([1] * (x.dim() - 1)))
+
+
+class _GaussianOracle(torch.nn.Module):
+    """The exact noise predictor for data ~ N(0, std^2 I): E[eps | x_t] = sqrt(1 - ab) x_t / (ab std^2 + 1 - ab)."""
+
+    def __init__(self, s, std):
+        super().__init__()
+        self.s, self.std = s, std
+
+    def forward(self, x, t):
+        ab = self.s.alpha_bars.double()[t].reshape(-1, *([1] * (x.dim() - 1)))
+        return ((1 - ab).sqrt() * x / (ab * self.std ** 2 + 1 - ab)).to(x.dtype)
+
+
+@pytest.mark.parametrize("eta", [0.0, 0.7])
+def test_a_ddim_step_is_its_closed_form(eta):
+    s = diffusion.Schedule(100, "linear")
+    x, z = torch.randn(3, 4, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64)
+    t, t_prev = 80, 55
+    ab, ab_prev = s.alpha_bars[t].double(), s.alpha_bars[t_prev].double()
+    eps = 0.3 * x + 0.01 * t
+    x0 = (x - (1 - ab).sqrt() * eps) / ab.sqrt()
+    sigma = eta * ((1 - ab_prev) / (1 - ab)).sqrt() * (1 - ab / ab_prev).sqrt()
+    want = ab_prev.sqrt() * x0 + (1 - ab_prev - sigma ** 2).sqrt() * eps + sigma * z
+    torch.testing.assert_close(s.ddim_step(_Linear(), x, t, t_prev, eta, noise=z), want, rtol=1e-6, atol=1e-6)
+    # the last step (t_prev = -1) returns the predicted clean data
+    x0_at_5 = (x - (1 - s.alpha_bars[5].double()).sqrt() * (0.3 * x + 0.05)) / s.alpha_bars[5].double().sqrt()
+    torch.testing.assert_close(s.ddim_step(_Linear(), x, 5, -1, eta, noise=z), x0_at_5, rtol=1e-6, atol=1e-6)
+
+
+def test_ddim_with_eta_1_and_every_step_is_the_ddpm_posterior_step():
+    s = diffusion.Schedule(20, "linear")
+    x0 = torch.rand(2, 1, 4, 4) * 2 - 1
+    t = 10
+    xt = s.q_sample(x0, torch.tensor([t, t]))
+    torch.manual_seed(3)
+    ddpm = s.p_step(_Oracle(s, x0), xt, t, clip=100.0)          # exact posterior (the clamp does nothing)
+    torch.manual_seed(3)
+    ddim = s.ddim_step(_Oracle(s, x0), xt, t, t - 1, eta=1.0)
+    torch.testing.assert_close(ddim, ddpm, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("steps", [1, 10, 50])
+def test_deterministic_ddim_with_a_perfect_predictor_lands_on_the_data(steps):
+    s = diffusion.Schedule(50, "linear")
+    x0 = torch.rand(2, 1, 6, 6) * 2 - 1
+    x = s.ddim_sample(_Oracle(s, x0), tuple(x0.shape), steps)
+    torch.testing.assert_close(x, x0, rtol=1e-4, atol=1e-4)
+
+
+def test_deterministic_ddim_inverts():
+    s = diffusion.Schedule(1000, "linear")
+    oracle = _GaussianOracle(s, std=0.5)
+    torch.manual_seed(0)
+    x0 = 0.5 * torch.randn(4, 16, dtype=torch.float64)
+    errors = {}
+    for steps in (100, 1000):
+        x_T = s.ddim_invert(oracle, x0, steps=steps)
+        back = s.ddim_sample(oracle, tuple(x0.shape), steps, x_T=x_T)
+        errors[steps] = float((back - x0).abs().max() / x0.abs().max())
+    # each step of the way forwards uses the noise predicted where it starts: a first-order error
+    assert errors[1000] < 0.01 and errors[1000] < errors[100] / 5, errors
+    # x_T is the noise that generates x0: about unit variance (data of std 0.5 -> noise of std 1)
+    assert 0.8 < float(x_T.std()) < 1.2
+    # with eta = 0 sampling is a function of x_T: twice the same
+    torch.testing.assert_close(s.ddim_sample(oracle, tuple(x0.shape), 20, x_T=x_T),
+                               s.ddim_sample(oracle, tuple(x0.shape), 20, x_T=x_T))
+
+
+def test_ddim_refuses_impossible_steps():
+    s = diffusion.Schedule(10, "linear")
+    with pytest.raises(ValueError, match=r"between 1 and T=10 steps, got 11"):
+        s.ddim_times(11)
+    with pytest.raises(ValueError, match=r"back in time.*t=3, t_prev=5"):
+        s.ddim_step(_Linear(), torch.zeros(1, 2), 3, 5)
+    assert s.ddim_times(4) == [9, 6, 3, 0]

@@ -11,6 +11,9 @@ then walks from pure noise ``x_T ~ N(0, I)`` back to ``x_0`` one step at a time.
 
 Time steps are 0-based here: ``t = 0 .. T-1`` (the paper's ``1 .. T``).
 
+DDIM (Song, Meng & Ermon, 2021) samples from the same trained network in far fewer steps,
+deterministically when ``eta = 0``: :meth:`Schedule.ddim_sample`, :meth:`Schedule.ddim_invert`.
+
 The noise predictor for images is :class:`mlcourse.models.unet.UNet` built with ``time_dim``
 (Day 09's U-Net with a time embedding added at every level); for 2-D toy data it is
 :class:`ToyDenoiser`, a small MLP.
@@ -139,6 +142,82 @@ class Schedule:
         if clip is not None:
             x = x.clamp(-clip, clip)
         return x, snaps
+
+
+    def ddim_times(self, steps: int) -> list[int]:
+        """``steps`` time steps from ``T-1`` down to ``0``, evenly spaced: the path DDIM walks."""
+        if not 1 <= steps <= self.T:
+            raise ValueError(f"DDIM needs between 1 and T={self.T} steps, got {steps}")
+        return torch.linspace(self.T - 1, 0, steps).round().long().tolist()
+
+    @torch.no_grad()
+    def ddim_step(self, eps_model: nn.Module, x: torch.Tensor, t: int, t_prev: int, eta: float = 0.0,
+                  clip: float | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """One DDIM step ``x_t -> x_{t_prev}`` (Song, Meng & Ermon, 2021, eq. 12), any ``t_prev < t``.
+
+        With the predicted noise ``eps`` and the clean image it implies,
+        ``x0 = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t)`` (clamped to ``[-clip, clip]`` if asked)::
+
+            sigma  = eta * sqrt((1 - ab_prev) / (1 - ab_t)) * sqrt(1 - ab_t / ab_prev)
+            x_prev = sqrt(ab_prev) x0 + sqrt(1 - ab_prev - sigma^2) eps + sigma z
+
+        ``t_prev = -1`` means the end, ``ab_prev = 1`` (it returns ``x0``). ``eta = 0`` is
+        deterministic; ``eta = 1`` with ``t_prev = t - 1`` has DDPM's posterior variance.
+        """
+        if not -1 <= t_prev < t < self.T:
+            raise ValueError(f"a DDIM step goes back in time, -1 <= t_prev < t < T={self.T}; got t={t}, t_prev={t_prev}")
+        tt = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+        ab = self.alpha_bars[t].item()
+        ab_prev = self.alpha_bars[t_prev].item() if t_prev >= 0 else 1.0
+        eps = eps_model(x, tt)
+        x0 = (x - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
+        if clip is not None:
+            x0 = x0.clamp(-clip, clip)
+            eps = (x - math.sqrt(ab) * x0) / math.sqrt(1 - ab)       # the noise consistent with the clamped x0
+        sigma = eta * math.sqrt((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev))
+        out = math.sqrt(ab_prev) * x0 + math.sqrt(max(0.0, 1 - ab_prev - sigma ** 2)) * eps
+        if sigma > 0:
+            out = out + sigma * (torch.randn_like(x) if noise is None else noise)
+        return out
+
+    @torch.no_grad()
+    def ddim_sample(self, eps_model: nn.Module, shape: tuple[int, ...], steps: int = 50, *, eta: float = 0.0,
+                    device: str = "cpu", clip: float | None = None, x_T: torch.Tensor | None = None) -> torch.Tensor:
+        """Sample with DDIM in ``steps`` network calls instead of ``T``: ``shape`` -> ``x_0`` ``shape``.
+
+        ``x_T`` (default: fresh Gaussian noise) is the starting point; with ``eta = 0`` the result is
+        a deterministic function of it (see :meth:`ddim_invert` for the way back).
+        """
+        was_training = eps_model.training
+        eps_model.eval()
+        x = torch.randn(shape, device=device) if x_T is None else x_T.to(device)
+        times = self.ddim_times(steps)
+        for t, t_prev in zip(times, times[1:] + [-1]):
+            x = self.ddim_step(eps_model, x, t, t_prev, eta, clip)
+        eps_model.train(was_training)
+        return x
+
+    @torch.no_grad()
+    def ddim_invert(self, eps_model: nn.Module, x0: torch.Tensor, steps: int = 50) -> torch.Tensor:
+        """The deterministic DDIM path run forwards: clean ``x0`` -> the ``x_T`` that ``ddim_sample``
+        (``eta = 0``, same ``steps``) maps back to about ``x0``; exact as the steps get small."""
+        was_training = eps_model.training
+        eps_model.eval()
+        times = self.ddim_times(steps)[::-1]
+        x = x0
+        for t_from, t in zip([-1] + times[:-1], times):
+            ab = self.alpha_bars[t].item()
+            if t_from < 0:                         # from the data itself: no noise to predict yet
+                x = math.sqrt(ab) * x0 + math.sqrt(1 - ab) * eps_model(x0, torch.zeros(x0.shape[0], dtype=torch.long,
+                                                                                     device=x0.device))
+                continue
+            tt = torch.full((x.shape[0],), t_from, device=x.device, dtype=torch.long)
+            ab_from = self.alpha_bars[t_from].item()
+            eps = eps_model(x, tt)
+            clean = (x - math.sqrt(1 - ab_from) * eps) / math.sqrt(ab_from)
+            x = math.sqrt(ab) * clean + math.sqrt(1 - ab) * eps
+        eps_model.train(was_training)
+        return x
 
 
 class ConditionalUNet(UNet):
