@@ -3,15 +3,18 @@
 Each run trains one model on Day 12's corpus, split and tokens (characters), and measures it on
 the notebook's own fixed evaluation batches (20 batches of 32 x 64 from the seeds 1 and 2), so
 its validation loss can be compared with the notebook's. The model sizes are the cpu profile's
-(4 layers, 4 heads, 128 dimensions, block 64); the recipe (learning rate, batch size, dropout,
-steps) and, for the Llama, the parts under test vary by run.
+(4 layers, 4 heads, 128 dimensions, block 64); the recipe (optimizer, learning rate, batch
+size, dropout, steps) and, for the Llama, the parts under test vary by run. With ``muon_lr`` set,
+the blocks' weight matrices train with Muon (``mlcourse.models.muon``) at that peak learning rate
+and the other parameters with AdamW, as in the notebook; without it, everything trains with AdamW.
 
     python bench/day12_recipes.py --list
     python bench/day12_recipes.py llama llama-learned-pos --seeds 0 1 --jobs 2 --threads 1
 
 Every finished run is added to ``bench/day12_recipes.json`` (one record per name and seed:
-its settings, validation and training loss, wall time, and the threads it ran on). Timings
-depend on the machine and on what else runs: compare steps and losses, and time alone.
+its settings, validation and training loss, wall time, and the threads it ran on; a record
+with ``stopped`` is a run ended by hand before its last step). Timings depend on the machine
+and on what else runs: compare steps and losses, and time alone.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "day12_recipes.json"
 
 # name -> settings. Not given: model "gpt", lr 2e-3, batch 32, steps 3500, dropout 0, weight decay 0.1.
-BASE = dict(model="gpt", lr=2e-3, batch=32, steps=3500, dropout=0.0, weight_decay=0.1, pos="", mlp="")
+BASE = dict(model="gpt", lr=2e-3, batch=32, steps=3500, dropout=0.0, weight_decay=0.1, pos="", mlp="", muon_lr=0.0, muon_wd=0.0)
 RUNS = {
     # the notebook's cpu recipe, and changes to it at the same number of tokens (3500 x 32 x 64)
     "gpt": {},
@@ -46,6 +49,17 @@ RUNS = {
     "llama-half-learned-pos": dict(model="llama", steps=1750, pos="learned"),
     "llama-half-gelu": dict(model="llama", steps=1750, mlp="gelu"),
     "gpt-half": dict(steps=1750),
+    # Muon (torch.optim.Muon) for the blocks' weight matrices, AdamW for the rest, at the same budget
+    "gpt-half-muon0.02": dict(steps=1750, muon_lr=0.02),
+    "gpt-half-muon0.05": dict(steps=1750, muon_lr=0.05),
+    "gpt-half-muon0.01": dict(steps=1750, muon_lr=0.01),
+    "gpt-half-muon0.02-drop0.1": dict(steps=1750, muon_lr=0.02, dropout=0.1),
+    # Muon at the notebook's budget (2,400 x 32 x 64 characters)
+    "gpt-muon": dict(steps=2400, muon_lr=0.02),
+    "llama-muon": dict(model="llama", steps=2400, muon_lr=0.02),
+    # ... and at 2,000 steps, with weight decay on the Muon matrices too, or light dropout
+    "gpt-muon2k-wd0.1": dict(steps=2000, muon_lr=0.02, muon_wd=0.1),
+    "gpt-muon2k-drop0.05": dict(steps=2000, muon_lr=0.02, dropout=0.05),
 }
 
 
@@ -88,6 +102,7 @@ def train_one(name: str, seed: int, threads: int) -> dict:
     import numpy as np
     import torch
     import mlcourse
+    from mlcourse.models.muon import Muon
 
     run = {**BASE, **RUNS[name]}
     torch.set_num_threads(threads)
@@ -116,20 +131,30 @@ def train_one(name: str, seed: int, threads: int) -> dict:
 
     torch.manual_seed(seed)                     # the notebook: torch.manual_seed(ctx.seed), seed 0
     model = build(run, len(chars))
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": run["weight_decay"]},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=run["lr"], betas=(0.9, 0.99))
-    steps, lr, B = run["steps"], run["lr"], run["batch"]
+    # Muon (if asked) takes the blocks' weight matrices; embeddings, head, norms and biases stay with AdamW
+    hidden = [p for n, p in model.named_parameters()
+              if run["muon_lr"] and p.dim() == 2 and n.startswith(("h.", "layers."))]
+    rest = [p for p in model.parameters() if all(p is not q for q in hidden)]
+    decay = [p for p in rest if p.dim() >= 2]
+    no_decay = [p for p in rest if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": run["weight_decay"], "base": run["lr"]},
+              {"params": no_decay, "weight_decay": 0.0, "base": run["lr"]}]
+    if hidden:                                  # mlcourse's Muon: AdamW on the muon=False groups
+        opt = Muon(groups + [{"params": hidden, "muon": True, "weight_decay": run["muon_wd"],
+                                     "base": run["muon_lr"]}],
+                   lr=run["lr"], betas=(0.9, 0.99))
+    else:
+        opt = torch.optim.AdamW(groups, lr=run["lr"], betas=(0.9, 0.99))
+    steps, B = run["steps"], run["batch"]
     warmup = max(10, steps // 15)                # the notebook's schedule (c041)
     curve, t0 = [], time.perf_counter()
     for step in range(steps):
         if step < warmup:
-            rate = lr * (step + 1) / warmup
+            rate = (step + 1) / warmup
         else:
-            rate = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (steps - warmup)))))
+            rate = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (steps - warmup))))
         for g in opt.param_groups:
-            g["lr"] = rate
+            g["lr"] = rate * g["base"]
         starts = torch.randint(len(train_ids) - T - 1, (B,))
         x = torch.stack([train_ids[i:i + T] for i in starts])
         y = torch.stack([train_ids[i + 1:i + T + 1] for i in starts])

@@ -50,9 +50,9 @@ def orthogonalize(g: torch.Tensor, steps: int = 5, eps: float = 1e-7) -> torch.T
     tall = g.shape[0] > g.shape[1]
     x = g.T if tall else g                               # work with the smaller Gram matrix x x^T
     x = x / x.norm().clamp(min=eps)                      # singular values <= 1, where the iteration converges
-    for _ in range(steps):
+    for _ in range(steps):                               # x <- a x + (b G + c G^2) x, with G = x x^T
         gram = x @ x.T
-        x = a * x + (b * gram + c * gram @ gram) @ x
+        x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
     return x.T if tall else x
 
 

@@ -188,5 +188,5 @@ def test_run_all_after_a_restart_resumes_the_checkpoints(colab):
     if not (colab.root / "content" / path.stem).exists():
         pytest.skip("needs the first run of Day 12 (run the whole module)")
     text = _outputs(_run_like_colab(colab, path, path.stem + "-again"))
-    assert "resumed from 12_gpt_smoke.pt at step" in text
-    assert "resumed from 12_llama_smoke.pt at step" in text
+    assert "resumed from 12_gpt_muon_smoke.pt at step" in text
+    assert "resumed from 12_llama_muon_smoke.pt at step" in text
