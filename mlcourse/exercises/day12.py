@@ -363,10 +363,17 @@ class RMSNormEx(Exercise):
             if "must match the size of tensor" in str(exc):
                 raise Wrong(f"{exc} {self._which_shape(fn)}") from None
             raise
+        if isinstance(out, list) and out and all(isinstance(row, list) for row in out):
+            raise Wrong("`my_rms_norm` returned a nested list (from `.tolist()`?); return the tensor itself, of the "
+                        "same shape as x.")
         if isinstance(out, (tuple, list)):
             values = f"{len(out)} value" + "s" * (len(out) != 1)
             raise Wrong(f"`my_rms_norm` returned a {type(out).__name__} of {values}; return only the normalised x, "
                         "one tensor of the same shape as x.")
+        if isinstance(out, np.ndarray):
+            _note("`my_rms_norm` returns a NumPy array. The values are checked, but inside a model the result must "
+                  "stay a torch tensor (autograd and the GPU see only tensors): use torch functions, e.g. "
+                  "`torch.sqrt`, and no `.numpy()`.")
         if isinstance(out, torch.Tensor) and out.dtype in (torch.bfloat16, torch.float16):
             raise Wrong(f"the result is {out.dtype}, which keeps only 3 or 4 significant digits, so it cannot "
                         "match the answer: compute in x's own dtype (no `.bfloat16()` or `.half()`).")
@@ -379,7 +386,7 @@ class RMSNormEx(Exercise):
             raise Wrong("that is LayerNorm: RMSNorm does not subtract the mean, it only divides by the "
                         "root mean square.")
         if np.allclose(out, x / np.sqrt((x ** 2).mean(0, keepdims=True) + 1e-5) * w, atol=1e-6):
-            raise Wrong("you averaged over the wrong axis (the rows). Normalise each row: mean over "
+            raise Wrong("you averaged over the wrong axis, dim 0 (down each column). Normalise each row: mean over "
                         "dim=-1 with keepdim=True.")
         if np.allclose(out, x / np.sqrt((x ** 2).sum(-1, keepdims=True) + 1e-5) * w, atol=1e-6) or \
                 np.allclose(out, x / np.linalg.norm(x, axis=-1, keepdims=True) * w, atol=1e-6):
