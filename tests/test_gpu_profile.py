@@ -5,9 +5,10 @@ kinds of test keep its sizes honest on a CPU:
 
 * **a gpu-shaped run** of every notebook that has gpu-only sizes: the notebook runs top to
   bottom with ``MLCOURSE_PROFILE=gpu`` (so ``setup()``, every ``pick`` and every branch see the
-  gpu profile), but with the *budgets* (steps, rounds, samples) of the smoke profile, and a
-  fifth of its optimisation steps, so it takes about a minute: every model, batch and data pipeline is built at the gpu sizes and trained for
-  a few steps. Bars are not checked in that run (a few steps cannot reach them);
+  gpu profile), but with the *budgets* (steps, rounds, samples) of the smoke profile, a tenth
+  of its optimisation steps (at least 2) and one evaluation batch, so it takes a minute or two:
+  every model, batch and data pipeline is built at the gpu sizes and trained for a few steps.
+  Bars are not checked in that run (a few steps cannot reach them);
 * **one training step at the gpu sizes** of the day's largest models, with the memory the
   backward pass keeps per batch, against a T4's 15 GiB.
 
@@ -32,7 +33,8 @@ NOTEBOOKS = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]
 BUDGETS = {"vae_steps", "gan_rounds", "gan_round_steps", "toy_steps", "toy_T", "toy_ddpm_steps",
            "ddpm_steps", "ddpm_T", "n_judge", "art_steps", "p2p_steps", "cyc_steps", "judge_images",
            "max_iters", "eval_every", "eval_iters", "ft_steps"}
-# Of those, the optimisation steps, which the shaped run cuts to a fifth of smoke's (at least 4).
+# Of those, the optimisation steps, which the shaped run cuts to a tenth of smoke's (at least 2: a step at the gpu
+# sizes takes seconds on one CPU thread, and two steps show that training runs and resumes).
 STEPS = {"vae_steps", "gan_round_steps", "toy_steps", "toy_ddpm_steps", "ddpm_steps", "art_steps",
          "p2p_steps", "cyc_steps", "max_iters", "ft_steps"}
 T4_BYTES = 15 * 2**30
@@ -50,7 +52,9 @@ def _shaped_pick(*, smoke, cpu, gpu=None, profile=None):
         return smoke   # a bare number or tuple is a budget (characters to sample, merges, ...)
     cfg = {{**big, **{{k: v for k, v in smoke.items() if k in _BUDGETS}}}}
     for k in _STEPS & set(cfg):             # shapes need a few steps, not the smoke run's dozens
-        cfg[k] = max(4, smoke[k] // 5)
+        cfg[k] = max(2, smoke[k] // 10)
+    if "eval_iters" in cfg:
+        cfg["eval_iters"] = 1
     if "eval_every" in cfg:
         cfg["eval_every"] = max(2, cfg["max_iters"] // 2)
     return cfg
