@@ -6,7 +6,8 @@ its validation loss can be compared with the notebook's. The model sizes are the
 (4 layers, 4 heads, 128 dimensions, block 64); the recipe (optimizer, learning rate, batch
 size, dropout, steps) and, for the Llama, the parts under test vary by run. With ``muon_lr`` set,
 the blocks' weight matrices train with Muon (``mlcourse.models.muon``) at that peak learning rate
-and the other parameters with AdamW, as in the notebook; without it, everything trains with AdamW.
+and the other parameters with AdamW, as in the notebook (which also puts weight decay 0.1 on the
+Muon matrices: ``muon_wd``, 0 unless a run sets it); without it, everything trains with AdamW.
 
     python bench/day12_recipes.py --list
     python bench/day12_recipes.py llama llama-learned-pos --seeds 0 1 --jobs 2 --threads 1
@@ -30,8 +31,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "day12_recipes.json"
 
-# name -> settings. Not given: model "gpt", lr 2e-3, batch 32, steps 3500, dropout 0, weight decay 0.1.
-BASE = dict(model="gpt", lr=2e-3, batch=32, steps=3500, dropout=0.0, weight_decay=0.1, pos="", mlp="", muon_lr=0.0, muon_wd=0.0)
+# name -> settings. Not given: model "gpt", lr 2e-3, batch 32, steps 3500, dropout 0, weight decay 0.1 (AdamW's
+# matrices), no Muon (muon_lr 0) and, with Muon, no weight decay on its matrices (muon_wd 0; the notebook uses 0.1).
+BASE = dict(model="gpt", lr=2e-3, batch=32, steps=3500, dropout=0.0, weight_decay=0.1, pos="", mlp="",
+            muon_lr=0.0, muon_wd=0.0)
 RUNS = {
     # the notebook's cpu recipe, and changes to it at the same number of tokens (3500 x 32 x 64)
     "gpt": {},
@@ -135,15 +138,14 @@ def train_one(name: str, seed: int, threads: int) -> dict:
     # Muon (if asked) takes the blocks' weight matrices; embeddings, head, norms and biases stay with AdamW
     hidden = [p for n, p in model.named_parameters()
               if run["muon_lr"] and p.dim() == 2 and n.startswith(("h.", "layers."))]
-    rest = [p for p in model.parameters() if all(p is not q for q in hidden)]
+    rest = [p for p in model.parameters() if id(p) not in {id(q) for q in hidden}]
     decay = [p for p in rest if p.dim() >= 2]
     no_decay = [p for p in rest if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": run["weight_decay"], "base": run["lr"]},
               {"params": no_decay, "weight_decay": 0.0, "base": run["lr"]}]
     if hidden:                                  # mlcourse's Muon: AdamW on the muon=False groups
-        opt = Muon(groups + [{"params": hidden, "muon": True, "weight_decay": run["muon_wd"],
-                                     "base": run["muon_lr"]}],
-                   lr=run["lr"], betas=(0.9, 0.99))
+        muon_group = {"params": hidden, "muon": True, "weight_decay": run["muon_wd"], "base": run["muon_lr"]}
+        opt = Muon(groups + [muon_group], lr=run["lr"], betas=(0.9, 0.99))
     else:
         opt = torch.optim.AdamW(groups, lr=run["lr"], betas=(0.9, 0.99))
     steps, B = run["steps"], run["batch"]

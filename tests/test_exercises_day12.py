@@ -117,7 +117,7 @@ def test_rms_norm_names_shape_dtype_and_return_mistakes():
     assert "bfloat16" in _msg(day12.q4, lambda x, w, eps=1e-5: (x / rms(x, eps) * w).bfloat16())
     assert "the whole tensor" in _msg(day12.q4, lambda x, w, eps=1e-5: x / math.sqrt((x ** 2).mean() + eps) * w)
     msg = _msg(day12.q4, lambda x, w, eps=1e-5: x / math.sqrt((x ** 2).mean(-1, keepdim=True) + eps) * w)
-    assert "use `torch.exp`, `torch.log` and `torch.sqrt`" in msg
+    assert "use `torch.exp`, `torch.log` and `torch.sqrt`" in msg and "`float()`" in msg
     assert day12.q4.evaluate(lambda x, w, eps=1e-5: x.float() / rms(x.float(), eps) * w.float()).status == "correct"
     assert "nested list" in _msg(day12.q4, lambda x, w, eps=1e-5: (x / rms(x, eps) * w).tolist())
     res = day12.q4.evaluate(lambda x, w, eps=1e-5: (x / rms(x, eps) * w).numpy())     # right values, but NumPy

@@ -196,7 +196,8 @@ def test_ddim_with_eta_1_and_every_step_is_the_ddpm_posterior_step():
 
 
 @pytest.mark.parametrize("steps", [1, 10, 50])
-def test_deterministic_ddim_with_a_perfect_predictor_lands_on_the_data(steps):
+def test_deterministic_ddim_with_a_perfect_predictor_ends_on_the_data(steps):
+    # (the oracle knows the data, so this checks the path's end, not its middle: see the Gaussian tests)
     s = diffusion.Schedule(50, "linear")
     x0 = torch.rand(2, 1, 6, 6) * 2 - 1
     x = s.ddim_sample(_Oracle(s, x0), tuple(x0.shape), steps)
@@ -222,6 +223,28 @@ def test_deterministic_ddim_inverts():
                                s.ddim_sample(oracle, tuple(x0.shape), 20, x_T=x_T))
 
 
+def test_a_clipped_ddim_step_uses_the_clamped_clean_image_and_its_noise():
+    s = diffusion.Schedule(20, "linear")
+    x = torch.randn(2, 5, dtype=torch.float64) * 3
+    t, t_prev = 12, 4
+    ab, ab_prev = s.alpha_bars[t].double(), s.alpha_bars[t_prev].double()
+    eps = 0.3 * x + 0.01 * t
+    x0 = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
+    eps_clamped = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
+    want = ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps_clamped
+    torch.testing.assert_close(s.ddim_step(_Linear(), x, t, t_prev, clip=1.0), want, rtol=1e-6, atol=1e-6)
+    assert (s.ddim_step(_Linear(), x, t, -1, clip=1.0).abs() <= 1).all()
+
+
+def test_ddim_sample_starts_from_the_given_noise_where_it_is():
+    s = diffusion.Schedule(10, "linear")
+    x_T = torch.randn(2, 3, dtype=torch.float64)
+    out = s.ddim_sample(_Linear(), (2, 3), 5, x_T=x_T)
+    assert out.dtype == torch.float64 and out.device == x_T.device and out.shape == (2, 3)
+    with pytest.raises(ValueError, match=r"x_T has shape \(2, 3\), but the batch to generate is \(4, 3\)"):
+        s.ddim_sample(_Linear(), (4, 3), 5, x_T=x_T)
+
+
 def test_ddim_refuses_impossible_steps():
     s = diffusion.Schedule(10, "linear")
     with pytest.raises(ValueError, match=r"between 1 and T=10 steps, got 11"):
@@ -229,3 +252,5 @@ def test_ddim_refuses_impossible_steps():
     with pytest.raises(ValueError, match=r"back in time.*t=3, t_prev=5"):
         s.ddim_step(_Linear(), torch.zeros(1, 2), 3, 5)
     assert s.ddim_times(4) == [9, 6, 3, 0]
+    with pytest.raises(ValueError, match=r"eta runs from 0 .* got 1.5"):
+        s.ddim_step(_Linear(), torch.zeros(1, 2), 5, 3, eta=1.5)

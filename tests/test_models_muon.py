@@ -47,9 +47,29 @@ def _train(model, opt, steps=5):
         opt.step()
 
 
+def test_muon_groups_follow_the_written_out_update():
+    """Two steps in float64, against the update spelled out: momentum, Nesterov, scale, weight decay."""
+    torch.manual_seed(0)
+    w = torch.nn.Parameter(torch.randn(6, 3, dtype=torch.float64))
+    grads = [torch.randn(6, 3, dtype=torch.float64) for _ in range(2)]
+    opt = Muon([{"params": [w], "muon": True}], lr=0.1, momentum=0.9, weight_decay=0.5)
+    want, buf = w.detach().clone(), torch.zeros(6, 3, dtype=torch.float64)
+    for g in grads:
+        w.grad = g.clone()
+        opt.step()
+        buf = 0.9 * buf + 0.1 * g                                 # running mean of the gradients
+        update = orthogonalize(0.1 * g + 0.9 * buf)               # Nesterov: one step ahead
+        want = want * (1 - 0.1 * 0.5) - 0.1 * (6 / 3) ** 0.5 * update
+    torch.testing.assert_close(w.detach(), want, rtol=1e-12, atol=1e-12)
+
+
 def test_adamw_groups_match_torch_adamw():
     ours, ref = _model(), _model()
-    _train(ours, Muon(ours.parameters(), lr=1e-2, betas=(0.9, 0.99), weight_decay=0.1))
+    mats = [p for p in ours.parameters() if p.ndim == 2][:1]          # a Muon group is required; give it no gradient
+    mats[0].requires_grad_(False)
+    rest = [p for p in ours.parameters() if p.requires_grad]
+    _train(ours, Muon([{"params": mats, "muon": True}, {"params": rest}], lr=1e-2, betas=(0.9, 0.99), weight_decay=0.1))
+    ref.get_parameter("0.weight").requires_grad_(False)
     _train(ref, torch.optim.AdamW(ref.parameters(), lr=1e-2, betas=(0.9, 0.99), weight_decay=0.1))
     for a, b in zip(ours.parameters(), ref.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
@@ -73,9 +93,16 @@ def test_muon_groups_match_torch_muon():
         assert torch.equal(a, s)
 
 
-def test_a_muon_group_refuses_vectors():
+def test_a_muon_group_refuses_vectors_and_an_optimizer_needs_one():
     with pytest.raises(ValueError, match=r"group 0 \(muon=True\).*\(24,\).*muon=False"):
         Muon([{"params": list(_model().parameters()), "muon": True}])
+    m = _model()
+    opt = Muon([{"params": [m[0].weight], "muon": True}])
+    with pytest.raises(ValueError, match=r"group 1 \(muon=True\).*\(24,\)"):
+        opt.add_param_group({"params": [m[0].bias], "muon": True})
+    assert len(opt.param_groups) == 1
+    with pytest.raises(ValueError, match="no parameter group has muon=True"):
+        Muon(m.parameters(), lr=0.02)
 
 
 def test_state_dict_round_trip_resumes_identically():

@@ -210,8 +210,8 @@ def call(fn: Any, *args: Any, what: str = "your function", copy: bool = True) ->
             advice = (" `math.exp`, `math.log` and `math.sqrt` take one number only: use `np.exp`, `np.log`"
                       " and `np.sqrt`, which work on whole arrays.")
         elif "only one element tensors can be converted" in msg:
-            advice = (" `math.exp`, `math.log` and `math.sqrt` take one number only: use `torch.exp`, `torch.log`"
-                      " and `torch.sqrt` (or `** 0.5`), which work on whole tensors.")
+            advice = (" `float()`, `math.exp`, `math.log` and `math.sqrt` take one number only: for a whole tensor"
+                      " use `torch.exp`, `torch.log` and `torch.sqrt` (or `** 0.5`), and keep it a tensor.")
         raise Wrong(f"{what} raised {type(exc).__name__}: {msg}.{advice}") from None
     if copy:
         for original, given in zip(args, passed):

@@ -62,6 +62,11 @@ class Schedule:
     def __repr__(self) -> str:
         return f"Schedule(T={self.T}, kind={self.kind!r})"
 
+    @staticmethod
+    def _times(x: torch.Tensor, t: int) -> torch.Tensor:
+        """The step ``t`` for every item of the batch ``x``: ``(N,)`` int64 on ``x``'s device."""
+        return torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+
     def _at(self, values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """``values[t]`` reshaped to broadcast against ``like`` ``(N, ...)``."""
         v = values.to(like.device)[t.to(like.device)]
@@ -94,7 +99,7 @@ class Schedule:
         posterior ``q(x_{t-1} | x_t, x0)``: its mean and its variance
         ``beta_t (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t)`` (what Ho et al.'s code does for images).
         """
-        tt = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+        tt = self._times(x, t)
         beta, alpha, ab = self.betas[t].item(), self.alphas[t].item(), self.alpha_bars[t].item()
         eps = eps_model(x, tt)
         if clip is None:
@@ -145,31 +150,44 @@ class Schedule:
 
 
     def ddim_times(self, steps: int) -> list[int]:
-        """``steps`` time steps from ``T-1`` down to ``0``, evenly spaced: the path DDIM walks."""
+        """``steps`` time steps (Python ints) from ``T-1`` down to ``0``, evenly spaced: the path DDIM walks."""
         if not 1 <= steps <= self.T:
             raise ValueError(f"DDIM needs between 1 and T={self.T} steps, got {steps}")
         return torch.linspace(self.T - 1, 0, steps).round().long().tolist()
+
+    def _ab(self, t: int) -> float:
+        """``alpha_bar_t``, with ``t = -1`` meaning clean data (1.0)."""
+        return self.alpha_bars[t].item() if t >= 0 else 1.0
+
+    @staticmethod
+    def _jump(x: torch.Tensor, eps: torch.Tensor, ab: float, ab_to: float) -> torch.Tensor:
+        """The deterministic DDIM move from noise level ``ab`` to ``ab_to`` with the noise ``eps``."""
+        x0 = (x - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
+        return math.sqrt(ab_to) * x0 + math.sqrt(1 - ab_to) * eps
 
     @torch.no_grad()
     def ddim_step(self, eps_model: nn.Module, x: torch.Tensor, t: int, t_prev: int, eta: float = 0.0,
                   clip: float | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
         """One DDIM step ``x_t -> x_{t_prev}`` (Song, Meng & Ermon, 2021, eq. 12), any ``t_prev < t``.
 
-        With the predicted noise ``eps`` and the clean image it implies,
-        ``x0 = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t)`` (clamped to ``[-clip, clip]`` if asked)::
+        ``x`` (and ``noise``, if given) are ``(N, ...)`` float; the result has the same shape. With the
+        predicted noise ``eps`` and the clean image it implies,
+        ``x0 = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t)`` (clamped to ``[-clip, clip]`` if asked, and
+        ``eps`` then recomputed from the clamped ``x0``)::
 
-            sigma  = eta * sqrt((1 - ab_prev) / (1 - ab_t)) * sqrt(1 - ab_t / ab_prev)
+            sigma  = eta * sqrt((1 - ab_prev) / (1 - ab_t)) * sqrt(1 - ab_t / ab_prev)      (eq. 16)
             x_prev = sqrt(ab_prev) x0 + sqrt(1 - ab_prev - sigma^2) eps + sigma z
 
         ``t_prev = -1`` means the end, ``ab_prev = 1`` (it returns ``x0``). ``eta = 0`` is
         deterministic; ``eta = 1`` with ``t_prev = t - 1`` has DDPM's posterior variance.
         """
         if not -1 <= t_prev < t < self.T:
-            raise ValueError(f"a DDIM step goes back in time, -1 <= t_prev < t < T={self.T}; got t={t}, t_prev={t_prev}")
-        tt = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
-        ab = self.alpha_bars[t].item()
-        ab_prev = self.alpha_bars[t_prev].item() if t_prev >= 0 else 1.0
-        eps = eps_model(x, tt)
+            raise ValueError(f"a DDIM step goes back in time, -1 <= t_prev < t < T={self.T}; "
+                             f"got t={t}, t_prev={t_prev}")
+        if not 0 <= eta <= 1:
+            raise ValueError(f"eta runs from 0 (deterministic DDIM) to 1 (DDPM's variance), got {eta}")
+        ab, ab_prev = self._ab(t), self._ab(t_prev)
+        eps = eps_model(x, self._times(x, t))
         x0 = (x - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
         if clip is not None:
             x0 = x0.clamp(-clip, clip)
@@ -183,40 +201,50 @@ class Schedule:
     @torch.no_grad()
     def ddim_sample(self, eps_model: nn.Module, shape: tuple[int, ...], steps: int = 50, *, eta: float = 0.0,
                     device: str = "cpu", clip: float | None = None, x_T: torch.Tensor | None = None) -> torch.Tensor:
-        """Sample with DDIM in ``steps`` network calls instead of ``T``: ``shape`` -> ``x_0`` ``shape``.
+        """Sample with DDIM in ``steps`` network calls instead of ``T``.
 
-        ``x_T`` (default: fresh Gaussian noise) is the starting point; with ``eta = 0`` the result is
-        a deterministic function of it (see :meth:`ddim_invert` for the way back).
+        Args:
+            eps_model: the trained noise predictor ``(x_t, t) -> eps``.
+            shape: the batch to generate, e.g. ``(64, 1, 28, 28)``.
+            steps: network calls (the times of :meth:`ddim_times`).
+            eta: 0 (deterministic) to 1 (DDPM's variance at every step), see :meth:`ddim_step`.
+            device: where fresh noise is drawn (a given ``x_T`` stays on its own device).
+            clip: keep the predicted clean image inside ``[-clip, clip]`` at every step.
+            x_T: the starting noise, of ``shape`` (default: fresh Gaussian noise); with ``eta = 0`` the
+                result is a deterministic function of it (see :meth:`ddim_invert` for the way back).
+
+        Returns:
+            ``x_0``, float, of ``shape``.
         """
+        if x_T is not None and tuple(x_T.shape) != tuple(shape):
+            raise ValueError(f"x_T has shape {tuple(x_T.shape)}, but the batch to generate is {tuple(shape)}")
         was_training = eps_model.training
         eps_model.eval()
-        x = torch.randn(shape, device=device) if x_T is None else x_T.to(device)
-        times = self.ddim_times(steps)
-        for t, t_prev in zip(times, times[1:] + [-1]):
-            x = self.ddim_step(eps_model, x, t, t_prev, eta, clip)
-        eps_model.train(was_training)
+        try:
+            x = torch.randn(shape, device=device) if x_T is None else x_T
+            times = self.ddim_times(steps)
+            for t, t_prev in zip(times, times[1:] + [-1]):
+                x = self.ddim_step(eps_model, x, t, t_prev, eta, clip)
+        finally:
+            eps_model.train(was_training)
         return x
 
     @torch.no_grad()
     def ddim_invert(self, eps_model: nn.Module, x0: torch.Tensor, steps: int = 50) -> torch.Tensor:
-        """The deterministic DDIM path run forwards: clean ``x0`` -> the ``x_T`` that ``ddim_sample``
-        (``eta = 0``, same ``steps``) maps back to about ``x0``; exact as the steps get small."""
+        """The deterministic DDIM path run forwards: clean ``x0`` ``(N, ...)`` -> the ``x_T`` (same shape,
+        dtype and device) that :meth:`ddim_sample` with ``eta = 0`` and the same ``steps`` maps back to
+        about ``x0``. Each move uses the noise predicted where it starts, so the round trip is exact
+        only as the steps get small (a first-order error)."""
         was_training = eps_model.training
         eps_model.eval()
-        times = self.ddim_times(steps)[::-1]
-        x = x0
-        for t_from, t in zip([-1] + times[:-1], times):
-            ab = self.alpha_bars[t].item()
-            if t_from < 0:                         # from the data itself: no noise to predict yet
-                x = math.sqrt(ab) * x0 + math.sqrt(1 - ab) * eps_model(x0, torch.zeros(x0.shape[0], dtype=torch.long,
-                                                                                     device=x0.device))
-                continue
-            tt = torch.full((x.shape[0],), t_from, device=x.device, dtype=torch.long)
-            ab_from = self.alpha_bars[t_from].item()
-            eps = eps_model(x, tt)
-            clean = (x - math.sqrt(1 - ab_from) * eps) / math.sqrt(ab_from)
-            x = math.sqrt(ab) * clean + math.sqrt(1 - ab) * eps
-        eps_model.train(was_training)
+        try:
+            times = self.ddim_times(steps)[::-1]
+            x = x0
+            for t_from, t in zip([-1] + times[:-1], times):
+                eps = eps_model(x, self._times(x, max(t_from, 0)))   # at the data itself: the network's t = 0
+                x = self._jump(x, eps, self._ab(t_from), self._ab(t))
+        finally:
+            eps_model.train(was_training)
         return x
 
 

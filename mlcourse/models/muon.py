@@ -40,9 +40,11 @@ def orthogonalize(g: torch.Tensor, steps: int = 5, eps: float = 1e-7) -> torch.T
         steps: iterations of ``x <- a x + (b x x^T + c (x x^T)^2) x``.
 
     Returns:
-        (m, n), same dtype: ``U S' V^T`` where ``g = U S V^T``. After 5 steps the entries of ``S'``
-        lie roughly between 0.5 and 1.5 for the singular values above about 1 % of the largest
-        (the coefficients trade exactness for speed); much smaller ones stay smaller.
+        (m, n), same dtype: ``U S' V^T`` where ``g = U S V^T``. The iteration starts from
+        ``g / ||g||_F``; after 5 steps the singular values that are not too small against that
+        norm land roughly between 0.5 and 1.5 (the coefficients trade exactness for speed), and
+        much smaller ones stay smaller (the bigger the matrix, the more of them).
+        eps: guards the division for a zero matrix.
     """
     if g.ndim != 2:
         raise ValueError(f"orthogonalize expects a matrix (2-D), got a tensor of shape {tuple(g.shape)}")
@@ -76,14 +78,23 @@ class Muon(torch.optim.Optimizer):
         defaults = dict(lr=lr, momentum=momentum, ns_steps=ns_steps, betas=betas, eps=eps,
                         weight_decay=weight_decay, muon=False)
         super().__init__(params, defaults)
-        for i, group in enumerate(self.param_groups):
-            shapes = [tuple(p.shape) for p in group["params"] if p.ndim != 2]
-            if group["muon"] and shapes:
-                raise ValueError(f"Muon orthogonalises weight matrices (2-D), but group {i} (muon=True) holds "
-                                 f"parameters of shapes {shapes}: put them in a group with muon=False (AdamW).")
+        if not any(group["muon"] for group in self.param_groups):
+            raise ValueError("no parameter group has muon=True, so every parameter would train with AdamW: "
+                             "pass the weight matrices as a group {'params': [...], 'muon': True} "
+                             "(or use torch.optim.AdamW)")
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        super().add_param_group(param_group)
+        group, i = self.param_groups[-1], len(self.param_groups) - 1
+        shapes = [tuple(p.shape) for p in group["params"] if p.ndim != 2]
+        if group["muon"] and shapes:
+            self.param_groups.pop()
+            raise ValueError(f"Muon orthogonalises weight matrices (2-D), but group {i} (muon=True) holds "
+                             f"parameters of shapes {shapes}: put them in a group with muon=False (AdamW).")
 
     @torch.no_grad()
     def step(self, closure=None):
+        """One update of every parameter with a gradient (Muon or AdamW by its group); returns the closure's loss."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
