@@ -133,7 +133,7 @@ class Schedule:
         was_training = eps_model.training
         eps_model.eval()
         x = torch.randn(shape, device=device)
-        marks = set(torch.linspace(self.T - 1, 0, keep).round().long().tolist()) if keep else set()
+        marks = set(self.ddim_times(min(keep, self.T))) if keep else set()   # evenly spaced, as DDIM walks
         snaps = []
         steps = range(self.T - 1, -1, -1)
         if progress:
