@@ -181,3 +181,53 @@ def test_kl_gram_alpha_bar_and_step_name_more_mistakes():
         mean = x / np.sqrt(a[t]) - betas[t] / np.sqrt(1 - ab[t]) * ((1 + w) * c - w * u)
         return mean if t == 0 else mean + np.sqrt(betas[t]) * z
     assert "mind the brackets" in _msg(day11.q5, brackets)
+
+
+def test_ddim_step_mistakes():
+    q = day11.q6
+    root = np.sqrt
+    assert "swapped" in _msg(q, lambda x, e, a, b: root(a) * (x - root(1 - b) * e) / root(b) + root(1 - a) * e)
+    assert "square roots are missing" in _msg(q, lambda x, e, a, b: b * (x - (1 - a) * e) / a + (1 - b) * e)
+    assert "x0 itself" in _msg(q, lambda x, e, a, b: (x - root(1 - a) * e) / root(a))
+    assert "divided by sqrt(ab_t)" in _msg(q, lambda x, e, a, b: root(b) * (x - root(1 - a) * e) + root(1 - b) * e)
+    assert "must be removed" in _msg(q, lambda x, e, a, b: root(b) * (x + root(1 - a) * e) / root(a) + root(1 - b) * e)
+    assert "old level" in _msg(q, lambda x, e, a, b: root(b) * (x - root(1 - a) * e) / root(a) + root(1 - a) * e)
+    assert "noise term is missing" in _msg(q, lambda x, e, a, b: root(b) * (x - root(1 - a) * e) / root(a))
+    # fresh noise added (a DDPM habit) is wrong, and so is a function that ignores its arguments
+    rng = np.random.default_rng(0)
+    assert q.evaluate(lambda x, e, a, b: day11._ddim(x, e, a, b) + 0.1 * rng.normal(size=x.shape)).status == "incorrect"
+    example = np.random.default_rng(116)                 # the check's own example, copied as a beginner might
+    fixed = day11._ddim(example.normal(size=(2, 1, 3, 3)), example.normal(size=(2, 1, 3, 3)), 0.3, 0.7)
+    assert "new random inputs" in _msg(q, lambda x, e, a, b: fixed if b < 1 else day11._ddim(x, e, a, b))
+
+
+def test_style_loss_mistakes():
+    q = day11.q7
+
+    def gram(f):
+        g = f.reshape(f.shape[0], -1)
+        return g @ g.T / g.shape[1]
+
+    def terms(fs, ts):
+        return [((gram(f) - s) ** 2).sum() / (s ** 2).sum() for f, s in zip(fs, ts)]
+
+    def first_only(fs, ts):
+        for f, s in zip(fs, ts):
+            return ((gram(f) - s) ** 2).sum() / (s ** 2).sum()
+
+    assert "mean" in _msg(q, lambda fs, ts: sum(terms(fs, ts)))
+    assert "last layer" in _msg(q, lambda fs, ts: terms(fs, ts)[-1])
+    assert "first layer" in _msg(q, first_only)
+    assert "one per layer" in _msg(q, lambda fs, ts: np.array(terms(fs, ts)))
+    assert "H*W" in _msg(q, lambda fs, ts: np.mean([((f.reshape(f.shape[0], -1) @ f.reshape(f.shape[0], -1).T - s) ** 2).sum()
+                                                    / (s ** 2).sum() for f, s in zip(fs, ts)]))
+    assert "not squared" in _msg(q, lambda fs, ts: np.mean([np.abs(gram(f) - s).sum() / np.abs(s).sum() for f, s in zip(fs, ts)]))
+    assert "square root" in _msg(q, lambda fs, ts: np.mean([np.sqrt(t) for t in terms(fs, ts)]))
+    assert "relative errors" in _msg(q, lambda fs, ts: np.mean([((gram(f) - s) ** 2).sum() for f, s in zip(fs, ts)]))
+    assert "target's size" in _msg(q, lambda fs, ts: np.mean([((gram(f) - s) ** 2).mean() for f, s in zip(fs, ts)]))
+    assert "not by the result's" in _msg(q, lambda fs, ts: np.mean([((gram(f) - s) ** 2).sum() / (gram(f) ** 2).sum()
+                                                                    for f, s in zip(fs, ts)]))
+    # comparing the feature maps themselves (a content loss) is wrong, with some explanation
+    assert q.evaluate(lambda fs, ts: np.mean([((f.reshape(f.shape[0], -1)[:, :s.shape[1]] - s) ** 2).sum() / (s ** 2).sum()
+                                              for f, s in zip(fs, ts)])).status == "incorrect"
+    assert q.evaluate(lambda fs, ts: np.mean(terms(fs, ts))).correct

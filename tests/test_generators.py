@@ -98,3 +98,19 @@ def test_long_gap_recall():
     assert set(np.unique(y)) == set(range(6))
     assert X[:, 1:].min() == 7 and X[:, 1:].max() == 10          # distractors never repeat a symbol
     np.testing.assert_array_equal(X, g.long_gap_recall(n=500, gap=30, n_symbols=6, n_noise=4, seed=2)[0])
+
+
+def test_brush_painting_is_a_seeded_colour_texture():
+    from mlcourse.generators import brush_painting
+
+    img = brush_painting(64, strokes=400, seed=3)
+    assert img.shape == (64, 64, 3) and img.dtype == np.float32
+    assert 0.0 <= img.min() and img.max() <= 1.0
+    assert np.array_equal(img, brush_painting(64, strokes=400, seed=3))
+    assert not np.array_equal(img, brush_painting(64, strokes=400, seed=4))
+    # strokes cover the background, in several colours
+    background = np.all(np.abs(img - np.array([0.08, 0.12, 0.30])) < 1e-6, axis=-1)
+    assert background.mean() < 0.5
+    assert len(np.unique(img.reshape(-1, 3).round(1), axis=0)) > 20
+    with pytest.raises(ValueError, match="size >= 8"):
+        brush_painting(4)

@@ -31,12 +31,12 @@ NOTEBOOKS = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]
 # The keys of a gpu config that are budgets (how long), not sizes (how big): the shaped run takes
 # them from the smoke profile. Everything else (widths, depths, batch and block sizes) is gpu's.
 BUDGETS = {"vae_steps", "gan_rounds", "gan_round_steps", "toy_steps", "toy_T", "toy_ddpm_steps",
-           "ddpm_steps", "ddpm_T", "n_judge", "art_steps", "p2p_steps", "cyc_steps", "judge_images",
-           "max_iters", "eval_every", "eval_iters", "ft_steps"}
+           "ddpm_steps", "ddpm_T", "latent_steps", "n_judge", "art_steps", "dream_steps", "p2p_steps", "cyc_steps",
+           "judge_images", "max_iters", "eval_every", "eval_iters", "ft_steps"}
 # Of those, the optimisation steps, which the shaped run cuts to a tenth of smoke's (at least 2: a step at the gpu
 # sizes takes seconds on one CPU thread, and two steps show that training runs and resumes).
-STEPS = {"vae_steps", "gan_round_steps", "toy_steps", "toy_ddpm_steps", "ddpm_steps", "art_steps",
-         "p2p_steps", "cyc_steps", "max_iters", "ft_steps"}
+STEPS = {"vae_steps", "gan_round_steps", "toy_steps", "toy_ddpm_steps", "ddpm_steps", "latent_steps", "art_steps",
+         "dream_steps", "p2p_steps", "cyc_steps", "max_iters", "ft_steps"}
 T4_BYTES = 15 * 2**30
 
 SHAPED_STARTUP = f'''
@@ -91,6 +91,13 @@ def _gpu_cfg(day: str) -> dict:
     ns: dict = {"mlcourse": Shim}
     exec(code, ns)
     return ns["cfg"]
+
+
+def test_every_budget_of_a_gpu_config_is_known():
+    """A new ``*_steps`` (or rounds, iters) key must be a budget, or the gpu-shaped run trains it in full."""
+    for day in ("11", "12"):
+        unknown = {k for k in _gpu_cfg(day) if re.search(r"_(steps|rounds|iters)$", k)} - BUDGETS
+        assert not unknown, f"day {day}: add {sorted(unknown)} to BUDGETS (and to STEPS if they are optimisation steps)"
 
 
 def test_days_with_gpu_sizes_are_the_shaped_ones():

@@ -254,3 +254,79 @@ def test_ddim_refuses_impossible_steps():
     assert s.ddim_times(4) == [9, 6, 3, 0]
     with pytest.raises(ValueError, match=r"eta runs from 0 .* got 1.5"):
         s.ddim_step(_Linear(), torch.zeros(1, 2), 5, 3, eta=1.5)
+
+
+def test_latent_denoiser_shapes_labels_and_guidance():
+    torch.manual_seed(0)
+    m = diffusion.LatentDenoiser(16, hidden=256)
+    assert 0.45e6 < _count(m) < 0.53e6
+    z, t = torch.randn(5, 16), torch.randint(0, 50, (5,))
+    y = torch.tensor([0, 1, 2, 3, 10])
+    assert m(z, t, y).shape == (5, 16)
+    # no label for the whole batch is the "no label" class
+    assert torch.allclose(m(z, t), m(z, t, torch.full((5,), 10)))
+    # guidance mixes the two predictions, (1 + w) eps_c - w eps_u
+    wanted = torch.tensor([3, 3, 1, 0, 9])
+    g = diffusion.Guided(m, wanted, w=2.0)
+    assert torch.allclose(g(z, t), 3 * m(z, t, wanted) - 2 * m(z, t), atol=1e-5)
+    with pytest.raises(ValueError, match=r"\(N, 16\)"):
+        m(torch.randn(5, 1, 4, 4), t)
+    # sampling in latent space with both samplers
+    sched = diffusion.Schedule(20)
+    assert sched.sample(g, (5, 16))[0].shape == (5, 16)
+    assert sched.ddim_sample(g, (5, 16), 5).shape == (5, 16)
+
+
+def test_latent_round_trip_through_a_trained_autoencoder():
+    """Standardising the codes and undoing it is exact; a short training makes encode -> decode reconstruct."""
+    torch.manual_seed(0)
+    cy, cx, r = torch.rand(3, 64, 1, 1) * torch.tensor([16.0, 16.0, 4.0])[:, None, None, None] + \
+        torch.tensor([6.0, 6.0, 3.0])[:, None, None, None]
+    yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    x = (((yy - cy) ** 2 + (xx - cx) ** 2) < r ** 2).float()[:, None]   # 64 discs: 3 numbers each
+    ae = vae.AutoEncoder(latent_dim=16)
+    opt = torch.optim.Adam(ae.parameters(), 2e-3)
+    loss_of = lambda: torch.nn.functional.binary_cross_entropy_with_logits(ae(x), x)
+    before = loss_of().item()
+    for _ in range(300):
+        loss = loss_of()
+        opt.zero_grad(); loss.backward(); opt.step()
+    with torch.no_grad():
+        codes = ae.encode(x)
+        mean, std = codes.mean(0), codes.std(0)
+        latents = (codes - mean) / std
+        assert latents.shape == (64, 16)
+        assert torch.allclose(latents.mean(0), torch.zeros(16), atol=1e-5)
+        assert torch.allclose(latents.std(0), torch.ones(16), atol=1e-5)
+        assert torch.allclose(latents * std + mean, codes, atol=1e-5)
+        recon = torch.sigmoid(ae.decoder(latents * std + mean))
+    assert recon.shape == x.shape
+    assert loss_of().item() < 0.5 * before
+    assert (recon - x).abs().mean() < 0.15
+
+
+def test_random_features_are_frozen_seeded_and_shaped():
+    from mlcourse.models import style
+
+    net, relus = style.random_features(seed=0)
+    assert relus == (2, 5, 8, 11, 14)
+    assert not any(p.requires_grad for p in net.parameters()) and not net.training
+    assert 0.95e6 < _count(net) < 1.0e6
+    x = torch.rand(2, 3, 64, 64)
+    shapes, h = [], x
+    for i, m in enumerate(net):
+        h = m(h)
+        if i in relus:
+            shapes.append(tuple(h.shape[1:]))
+    assert shapes == [(32, 64, 64), (64, 32, 32), (128, 16, 16), (256, 8, 8), (256, 4, 4)]
+    again, _ = style.random_features(seed=0)
+    other, _ = style.random_features(seed=1)
+    assert torch.equal(net[1].weight, again[1].weight) and not torch.equal(net[1].weight, other[1].weight)
+    w = net[4].weight                                                # He init: std sqrt(2 / fan_in)
+    assert abs(w.std().item() - math.sqrt(2 / (32 * 9))) < 0.01
+    # pixels get gradients through the frozen network
+    img = torch.rand(1, 3, 32, 32, requires_grad=True)
+    net(img).pow(2).mean().backward()
+    assert img.grad is not None and img.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="pooling"):
+        style.random_features(plan=(32, "M"))

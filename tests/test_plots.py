@@ -119,3 +119,19 @@ def test_loss_curve_ticks_are_whole_epochs():
     ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
     plt.close(fig)
+
+
+def test_show_jpeg_displays_a_jpeg_and_closes_the_figure(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    fig, ax = plt.subplots()
+    ax.imshow(np.random.default_rng(0).random((64, 64, 3)))
+    ax.set(title="noise", xlabel="x", ylabel="y")
+    assert plots.show_jpeg(fig) is None
+    assert fig.number not in plt.get_fignums()
+    (img,) = shown
+    bundle = img._repr_mimebundle_()[0]
+    assert set(bundle) == {"image/jpeg"}
+    assert img.data[:2] == b"\xff\xd8"                             # a JPEG's first bytes

@@ -1,6 +1,6 @@
 """Exercises of Day 11 -- the reparameterisation step, the VAE's KL term, the diffusion
-schedule's alpha-bar, the Gram matrix of style transfer, and (build it) one reverse step of a
-guided DDPM. All in NumPy.
+schedule's alpha-bar, the Gram matrix of style transfer, (build it) one reverse step of a
+guided DDPM, one deterministic DDIM step, and the style loss over several layers. All in NumPy.
 
 The answers are named ``my_reparameterize`` and ``my_gram``: the notebook's lesson defines its own
 ``reparameterize`` and ``gram`` (in PyTorch), which doing an exercise must not overwrite."""
@@ -387,5 +387,200 @@ class GuidedReverseStep(Exercise):
         return x, t, eps_c, eps_u, float(rng.uniform(0, 5)), betas, z
 
 
+# --- 6. one deterministic DDIM step --------------------------------------------------------------
+
+def _ddim(x_t, eps, ab_t, ab_prev, variant="right"):
+    """The DDIM step with eta = 0, and the typical mistakes (``variant``)."""
+    if variant == "swap":
+        ab_t, ab_prev = ab_prev, ab_t
+    root = (lambda v: v) if variant == "no_sqrt" else np.sqrt
+    x0 = (x_t - root(1 - ab_t) * eps) / root(ab_t)
+    if variant == "x0_only":
+        return x0
+    if variant == "no_divide":
+        x0 = x_t - np.sqrt(1 - ab_t) * eps
+    if variant == "plus":
+        x0 = (x_t + np.sqrt(1 - ab_t) * eps) / np.sqrt(ab_t)
+    if variant == "keep_noise_level":
+        return np.sqrt(ab_prev) * x0 + np.sqrt(1 - ab_t) * eps
+    if variant == "no_eps":
+        return np.sqrt(ab_prev) * x0
+    return root(ab_prev) * x0 + root(1 - ab_prev) * eps
+
+
+_DDIM_MISTAKES = (
+    ("swap", "the two noise levels are swapped: the predicted clean image comes from the *current* level, "
+             "x0 = (x_t - sqrt(1 - ab_t) * eps) / sqrt(ab_t), and the result is built at the *target* level ab_prev."),
+    ("no_sqrt", "the square roots are missing: x_t = sqrt(ab) * x0 + sqrt(1 - ab) * eps scales by the square roots "
+                "of alpha-bar and of 1 - alpha-bar (they are the standard deviations' factors), not by the values."),
+    ("x0_only", "you returned the predicted clean image x0 itself. DDIM walks to the noise level ab_prev: "
+                "sqrt(ab_prev) * x0 + sqrt(1 - ab_prev) * eps (only at the very end, ab_prev = 1, is that x0)."),
+    ("no_divide", "the predicted clean image must be divided by sqrt(ab_t): "
+                  "x0 = (x_t - sqrt(1 - ab_t) * eps) / sqrt(ab_t) (x_t holds x0 scaled down by sqrt(ab_t))."),
+    ("plus", "the noise is added where it must be removed: x0 = (x_t - sqrt(1 - ab_t) * eps) / sqrt(ab_t)."),
+    ("keep_noise_level", "the noise is put back at the old level, sqrt(1 - ab_t) * eps; at the new level it is "
+                         "sqrt(1 - ab_prev) * eps (less noise: that is the step)."),
+    ("no_eps", "the noise term is missing: with eta = 0, DDIM puts the *predicted* noise back, scaled to the new "
+               "level, sqrt(ab_prev) * x0 + sqrt(1 - ab_prev) * eps; dropping it jumps straight to a scaled x0."),
+)
+
+
+class DDIMStep(Exercise):
+    name = "my_ddim_step"
+    title = "Exercise 6 — one deterministic DDIM step"
+    hints = (
+        "Two moves. From x_t and the predicted noise eps, recover the clean image the network implies, by "
+        "solving x_t = sqrt(ab_t) * x0 + sqrt(1 - ab_t) * eps for x0.",
+        "Then build the less noisy image with the *same* noise at the target level: "
+        "x_prev = sqrt(ab_prev) * x0 + sqrt(1 - ab_prev) * eps. No fresh noise: with eta = 0 DDIM is deterministic.",
+        "ab_t and ab_prev are plain numbers (alpha-bar at the two time steps, ab_prev > ab_t); x_t and eps are "
+        "arrays of one shape. Use np.sqrt.",
+    )
+    solution_code = """
+        def my_ddim_step(x_t, eps, ab_t, ab_prev):
+            x0 = (x_t - np.sqrt(1 - ab_t) * eps) / np.sqrt(ab_t)     # the clean image the noise implies
+            return np.sqrt(ab_prev) * x0 + np.sqrt(1 - ab_prev) * eps
+    """
+
+    def reference(self):
+        return lambda x_t, eps, ab_t, ab_prev: _ddim(x_t, eps, ab_t, ab_prev)
+
+    def verify(self, fn):
+        rng = np.random.default_rng(116)
+        x, eps = rng.normal(size=(2, 1, 3, 3)), rng.normal(size=(2, 1, 3, 3))
+        ab_t, ab_prev = 0.3, 0.7
+        what = "my_ddim_step(x_t, eps, ab_t, ab_prev)"
+        out = as_array(call(fn, x, eps, ab_t, ab_prev, what="`my_ddim_step`"), what)
+        check_shape(out, x.shape, what)
+        check_finite(out, what)
+        want = _ddim(x, eps, ab_t, ab_prev)
+        if not np.allclose(out, want, rtol=1e-5, atol=1e-7):
+            for variant, message in _DDIM_MISTAKES:
+                if np.allclose(out, _ddim(x, eps, ab_t, ab_prev, variant), rtol=1e-5, atol=1e-7):
+                    raise Wrong(message)
+            check_close(out, want, what)
+        last = as_array(call(fn, x, eps, ab_t, 1.0, what="`my_ddim_step`"), "the last step (ab_prev = 1)")
+        check_close(last, (x - np.sqrt(1 - ab_t) * eps) / np.sqrt(ab_t), "the last step (ab_prev = 1)")
+        return ("the same noise, moved to a lower level: deterministic, so 10-50 of these steps replace "
+                "DDPM's hundreds, and the path can be run backwards (inversion).")
+
+    def fresh_args(self, rng):
+        shape = tuple(int(d) for d in rng.integers(1, 6, size=int(rng.integers(1, 5))))
+        ab_t = float(rng.uniform(0.01, 0.9))
+        return rng.normal(size=shape), rng.normal(size=shape), ab_t, float(rng.uniform(ab_t, 1.0))
+
+
+# --- 7. the style loss over several layers ------------------------------------------------------
+
+def _gram_np(f):
+    c = f.shape[0]
+    g = f.reshape(c, -1)
+    return g @ g.T / g.shape[1]
+
+
+def _style(feats, targets, variant="right"):
+    """Mean over the layers of ||G(F) - S||^2 / ||S||^2, and the typical mistakes (``variant``)."""
+    terms = []
+    for f, s in zip(feats, targets):
+        g = f.reshape(f.shape[0], -1) @ f.reshape(f.shape[0], -1).T if variant == "gram_unnormalised" else _gram_np(f)
+        d = g - s
+        if variant == "no_square":
+            terms.append(np.abs(d).sum() / np.abs(s).sum())
+        elif variant == "norm":
+            terms.append(np.sqrt((d ** 2).sum() / (s ** 2).sum()))
+        elif variant == "no_relative":
+            terms.append((d ** 2).sum())
+        elif variant == "mean_not_sum":
+            terms.append((d ** 2).mean())
+        elif variant == "by_gram":
+            terms.append((d ** 2).sum() / (g ** 2).sum())
+        else:
+            terms.append((d ** 2).sum() / (s ** 2).sum())
+    if variant == "sum_layers":
+        return float(np.sum(terms))
+    if variant == "last_only":
+        return float(terms[-1])
+    if variant == "first_only":
+        return float(terms[0])
+    return float(np.mean(terms))
+
+
+_STYLE_MISTAKES = (
+    ("sum_layers", "you added the layers' terms up; the loss is their *mean* (divide the sum by the number of layers), "
+                   "so that it does not grow when a layer is added."),
+    ("last_only", "only the last layer counts in yours: average the terms of *every* layer in the list (zip the "
+                  "features with the targets)."),
+    ("first_only", "only the first layer counts in yours: average the terms of *every* layer in the list (a `return` "
+                   "inside the loop ends it after the first layer)."),
+    ("gram_unnormalised", "the Gram matrix is not divided by the number of positions H*W (exercise 4), so it is not on "
+                          "the same scale as the targets."),
+    ("no_square", "the differences are not squared: each term is the sum of (G - S)**2 divided by the sum of S**2."),
+    ("norm", "you took the square root (a norm); the term is the *squared* error: ((G - S)**2).sum() / (S**2).sum()."),
+    ("no_relative", "each layer's term must be divided by (S**2).sum(): relative errors, so that a layer with large "
+                    "activations does not drown the others."),
+    ("mean_not_sum", "each layer's term is ((G - S)**2).sum() / (S**2).sum(); yours takes the mean of the squared "
+                     "error and does not divide by the target's size, (S**2).sum()."),
+    ("by_gram", "divide by the *target's* size, (S**2).sum(), not by the result's: the target is fixed, the result "
+                "moves while we optimise."),
+)
+
+
+class StyleLoss(Exercise):
+    name = "my_style_loss"
+    title = "Exercise 7 — the style loss over several layers"
+    hints = (
+        "For every layer: the Gram matrix of its feature maps (exercise 4), compared with the style image's Gram "
+        "matrix of the same layer. zip(feats, targets) walks the layers in pairs.",
+        "Each layer's term is a relative squared error: ((G - S)**2).sum() / (S**2).sum(). Dividing by the target's "
+        "size puts every layer on the same footing, however large its activations.",
+        "The loss is the mean of the layers' terms, one float. Use your my_gram (or its formula) for G.",
+    )
+    solution_code = """
+        def my_style_loss(feats, targets):
+            terms = []
+            for f, s in zip(feats, targets):
+                C = f.shape[0]
+                F = f.reshape(C, -1)
+                G = F @ F.T / F.shape[1]                       # the Gram matrix (exercise 4)
+                terms.append(((G - s) ** 2).sum() / (s ** 2).sum())
+            return np.mean(terms)
+    """
+
+    def reference(self):
+        return _style
+
+    @staticmethod
+    def _inputs(rng, layers):
+        feats, targets = [], []
+        for k in range(layers):
+            c, h = int(rng.integers(2, 7)), int(rng.integers(2, 6))
+            feats.append(np.abs(rng.normal(size=(c, h, h))))
+            targets.append(_gram_np(np.abs(rng.normal(size=(c, h, h))) * rng.uniform(0.5, 3.0)))
+        return feats, targets
+
+    def verify(self, fn):
+        feats, targets = self._inputs(np.random.default_rng(117), 3)
+        what = "my_style_loss(feats, targets)"
+        raw = call(fn, [f.copy() for f in feats], [t.copy() for t in targets], what="`my_style_loss`")
+        arr = as_array(raw, what)
+        if arr.ndim and arr.size == len(feats):
+            raise Wrong(f"got {arr.size} numbers, one per layer: the loss is one number, the mean of the layers' terms.")
+        if arr.size != 1:
+            raise Wrong(f"the loss is one number; got an array of shape {arr.shape}.")
+        got = float(arr.reshape(()))
+        check_finite(np.asarray(got), what)
+        want = _style(feats, targets)
+        if not np.isclose(got, want, rtol=1e-5):
+            for variant, message in _STYLE_MISTAKES:
+                if np.isclose(got, _style(feats, targets, variant), rtol=1e-5):
+                    raise Wrong(message)
+            check_close(got, want, what)
+        return "style is the Gram statistics of every layer at once: fine texture from the shallow layers, larger patterns from the deep ones."
+
+    def fresh_args(self, rng):
+        return self._inputs(rng, int(rng.integers(1, 5)))
+
+
 q1, q2, q3, q4, q5 = Reparameterize(), KL(), AlphaBar(), Gram(), GuidedReverseStep()
-ALL = [q1, q2, q3, q4, q5]
+q6, q7 = DDIMStep(), StyleLoss()
+ALL = [q1, q2, q3, q4, q5, q6, q7]
