@@ -30,9 +30,10 @@ sys.path.insert(0, str(ROOT))
 RESULTS_JSON = ROOT / "bench" / "results.json"
 RESULTS_MD = ROOT / "bench" / "RESULTS.md"
 
-# Wall-time budgets in the cpu profile (COURSE.md, "The twelve days"), in seconds.
+# Wall-time budgets in the cpu profile (COURSE.md, "The twelve days"), in seconds. Day 11's was
+# raised to 25 minutes by issue 16 (DDIM, latent diffusion, the FID table and the new sections).
 BUDGET_S = {"01": 180, "02": 180, "03": 300, "04": 300, "05": 480, "06": 300, "07": 600,
-            "08": 600, "09": 720, "10": 720, "11": 1200, "12": 1200}
+            "08": 600, "09": 720, "10": 720, "11": 1500, "12": 1200}
 
 
 def machine_summary() -> str:

@@ -122,6 +122,8 @@ def test_loss_curve_ticks_are_whole_epochs():
 
 
 def test_show_jpeg_displays_a_jpeg_and_closes_the_figure(monkeypatch):
+    import base64
+
     import IPython.display
 
     shown = []
@@ -132,6 +134,7 @@ def test_show_jpeg_displays_a_jpeg_and_closes_the_figure(monkeypatch):
     assert plots.show_jpeg(fig) is None
     assert fig.number not in plt.get_fignums()
     (img,) = shown
-    bundle = img._repr_mimebundle_()[0]
-    assert set(bundle) == {"image/jpeg"}
-    assert img.data[:2] == b"\xff\xd8"                             # a JPEG's first bytes
+    bundle = img._repr_mimebundle_()
+    assert set(bundle) == {"image/jpeg", "text/plain"}
+    assert base64.b64decode(bundle["image/jpeg"])[:2] == b"\xff\xd8"    # a JPEG's first bytes
+    assert bundle["text/plain"] == "<figure (JPEG): noise>"
