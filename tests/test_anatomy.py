@@ -239,3 +239,12 @@ def test_exercise_names_do_not_clash_with_the_lesson(nb):
     for q in module.ALL:
         binding = [cid for cid, names in cells if q.name in names]
         assert len(binding) == 1, f"{path.name}: `{q.name}` (exercise {q.title!r}) is bound in cells {binding}"
+
+
+def test_the_colab_leg_shards_cover_every_notebook_once():
+    """`make test-colab` splits the notebooks between two shards: each day in exactly one."""
+    make = (ROOT / "Makefile").read_text("utf-8")
+    shards = [set(re.search(rf"^COLAB_DAYS_{i} := (.*)$", make, re.M).group(1).split()) for i in (0, 1)]
+    days = {p.name[:2] for p in NOTEBOOKS}
+    assert not shards[0] & shards[1], f"days in both shards: {sorted(shards[0] & shards[1])}"
+    assert shards[0] | shards[1] == days, f"days in no shard: {sorted(days - shards[0] - shards[1])}"

@@ -231,3 +231,58 @@ def test_style_loss_mistakes():
     assert q.evaluate(lambda fs, ts: np.mean([((f.reshape(f.shape[0], -1)[:, :s.shape[1]] - s) ** 2).sum() / (s ** 2).sum()
                                               for f, s in zip(fs, ts)])).status == "incorrect"
     assert q.evaluate(lambda fs, ts: np.mean(terms(fs, ts))).correct
+
+
+def test_ddim_step_more_mistakes():
+    q = day11.q6
+    r = np.sqrt
+    x0 = lambda x, e, a: (x - r(1 - a) * e) / r(a)
+    assert "brackets" in _msg(q, lambda x, e, a, b: r(b) * (x - r(1 - a) * e / r(a)) + r(1 - b) * e)
+    assert "divided by ab_t" in _msg(q, lambda x, e, a, b: r(b) * (x - r(1 - a) * e) / a + r(1 - b) * e)
+    assert "plus sign" in _msg(q, lambda x, e, a, b: r(b) * x0(x, e, a) - r(1 - b) * e)
+    assert "factors are swapped" in _msg(q, lambda x, e, a, b: r(1 - b) * x0(x, e, a) + r(b) * e)
+    rng = np.random.default_rng()
+    assert "no fresh noise" in _msg(q, lambda x, e, a, b: r(b) * x0(x, e, a) + r(1 - b) * rng.normal(size=x.shape))
+
+
+def test_style_loss_more_mistakes():
+    q = day11.q7
+
+    def loss(gram_div, ratio):
+        def fn(fs, ts):
+            out = []
+            for f, s in zip(fs, ts):
+                g = f.reshape(f.shape[0], -1)
+                out.append(ratio(g @ g.T / gram_div(f), s))
+            return np.mean(out)
+        return fn
+
+    right = lambda g, s: ((g - s) ** 2).sum() / (s ** 2).sum()
+    hw = lambda f: f.shape[1] * f.shape[2]
+    assert "C*H*W" in _msg(q, loss(lambda f: f.size, right))
+    assert "number of channels C" in _msg(q, loss(lambda f: f.shape[0], right))
+    assert "absolute values" in _msg(q, loss(hw, lambda g, s: ((g - s) ** 2).sum() / np.abs(s).sum()))
+    assert "square of their sum" in _msg(q, loss(hw, lambda g, s: ((g - s) ** 2).sum() / s.sum() ** 2))
+    assert "not by its norm" in _msg(q, loss(hw, lambda g, s: ((g - s) ** 2).sum() / np.sqrt((s ** 2).sum())))
+    assert "entry by entry" in _msg(q, loss(hw, lambda g, s: ((g - s) ** 2 / s ** 2).sum()))
+
+    def positions(fs, ts):
+        out = []
+        for f, s in zip(fs, ts):
+            g = f.reshape(-1, f.shape[0]).T
+            out.append(((g @ g.T / g.shape[1] - s) ** 2).sum() / (s ** 2).sum())
+        return np.mean(out)
+
+    def global_ratio(fs, ts):
+        err = sum(((f.reshape(f.shape[0], -1) @ f.reshape(f.shape[0], -1).T / hw(f) - s) ** 2).sum() for f, s in zip(fs, ts))
+        return err / sum((s ** 2).sum() for s in ts)
+
+    def floor_division(fs, ts):
+        terms = [((f.reshape(f.shape[0], -1) @ f.reshape(f.shape[0], -1).T / hw(f) - s) ** 2).sum() / (s ** 2).sum()
+                 for f, s in zip(fs, ts)]
+        return sum(terms) // len(terms)
+
+    assert "mixes numbers of different channels" in _msg(q, positions)
+    assert "each layer first" in _msg(q, global_ratio)
+    msg = _msg(q, floor_division)
+    assert "//" in msg or "integer division" in msg, msg

@@ -405,6 +405,14 @@ def _ddim(x_t, eps, ab_t, ab_prev, variant="right"):
         return np.sqrt(ab_prev) * x0 + np.sqrt(1 - ab_t) * eps
     if variant == "no_eps":
         return np.sqrt(ab_prev) * x0
+    if variant == "brackets":                            # x_t - sqrt(1 - ab_t) * eps / sqrt(ab_t)
+        x0 = x_t - np.sqrt(1 - ab_t) * eps / np.sqrt(ab_t)
+    if variant == "half_sqrt":                           # the square root on one factor only
+        x0 = (x_t - np.sqrt(1 - ab_t) * eps) / ab_t
+    if variant == "minus_eps":
+        return np.sqrt(ab_prev) * x0 - np.sqrt(1 - ab_prev) * eps
+    if variant == "swap_factors":
+        return np.sqrt(1 - ab_prev) * x0 + np.sqrt(ab_prev) * eps
     return root(ab_prev) * x0 + root(1 - ab_prev) * eps
 
 
@@ -422,6 +430,13 @@ _DDIM_MISTAKES = (
                          "sqrt(1 - ab_prev) * eps (less noise: that is the step)."),
     ("no_eps", "the noise term is missing: with eta = 0, DDIM puts the *predicted* noise back, scaled to the new "
                "level, sqrt(ab_prev) * x0 + sqrt(1 - ab_prev) * eps; dropping it jumps straight to a scaled x0."),
+    ("brackets", "mind the brackets: the whole difference is divided by sqrt(ab_t), "
+                 "x0 = (x_t - sqrt(1 - ab_t) * eps) / sqrt(ab_t), not only the noise term."),
+    ("half_sqrt", "x0 is divided by ab_t; divide by its square root, sqrt(ab_t) (x_t holds x0 scaled by sqrt(ab_t))."),
+    ("minus_eps", "the noise goes back in with a plus sign: x_prev = sqrt(ab_prev) * x0 + sqrt(1 - ab_prev) * eps, "
+                  "the forward formula x = sqrt(ab) * x0 + sqrt(1 - ab) * eps at the new level."),
+    ("swap_factors", "the two factors are swapped: the clean image is scaled by sqrt(ab_prev) and the noise by "
+                     "sqrt(1 - ab_prev) (at ab_prev = 1, the end, only the clean image is left)."),
 )
 
 
@@ -454,6 +469,10 @@ class DDIMStep(Exercise):
         check_shape(out, x.shape, what)
         check_finite(out, what)
         want = _ddim(x, eps, ab_t, ab_prev)
+        again = as_array(call(fn, x, eps, ab_t, ab_prev, what="`my_ddim_step`"), what)
+        if not np.allclose(out, again, rtol=0, atol=1e-12):
+            raise Wrong("two calls with the same inputs gave different results: DDIM with eta = 0 draws no fresh noise "
+                        "(no np.random here); it reuses the predicted noise eps.")
         if not np.allclose(out, want, rtol=1e-5, atol=1e-7):
             for variant, message in _DDIM_MISTAKES:
                 if np.allclose(out, _ddim(x, eps, ab_t, ab_prev, variant), rtol=1e-5, atol=1e-7):
@@ -482,7 +501,10 @@ def _style(feats, targets, variant="right"):
     """Mean over the layers of ||G(F) - S||^2 / ||S||^2, and the typical mistakes (``variant``)."""
     terms = []
     for f, s in zip(feats, targets):
-        g = f.reshape(f.shape[0], -1) @ f.reshape(f.shape[0], -1).T if variant == "gram_unnormalised" else _gram_np(f)
+        c, hw = f.shape[0], f.shape[1] * f.shape[2]
+        flat = f.reshape(hw, c).T if variant == "reshape_positions" else f.reshape(c, -1)
+        g = flat @ flat.T
+        g = g / {"gram_unnormalised": 1, "gram_by_chw": c * hw, "gram_by_c": c}.get(variant, hw)
         d = g - s
         if variant == "no_square":
             terms.append(np.abs(d).sum() / np.abs(s).sum())
@@ -494,10 +516,21 @@ def _style(feats, targets, variant="right"):
             terms.append((d ** 2).mean())
         elif variant == "by_gram":
             terms.append((d ** 2).sum() / (g ** 2).sum())
+        elif variant == "by_abs_sum":
+            terms.append((d ** 2).sum() / np.abs(s).sum())
+        elif variant == "by_sum_squared":
+            terms.append((d ** 2).sum() / s.sum() ** 2)
+        elif variant == "by_norm":
+            terms.append((d ** 2).sum() / np.sqrt((s ** 2).sum()))
+        elif variant == "elementwise":
+            terms.append((d ** 2 / s ** 2).sum())
         else:
             terms.append((d ** 2).sum() / (s ** 2).sum())
     if variant == "sum_layers":
         return float(np.sum(terms))
+    if variant == "global_ratio":
+        return float(sum(((_gram_np(f) - s) ** 2).sum() for f, s in zip(feats, targets))
+                     / sum((s ** 2).sum() for s in targets))
     if variant == "last_only":
         return float(terms[-1])
     if variant == "first_only":
@@ -514,6 +547,17 @@ _STYLE_MISTAKES = (
                    "inside the loop ends it after the first layer)."),
     ("gram_unnormalised", "the Gram matrix is not divided by the number of positions H*W (exercise 4), so it is not on "
                           "the same scale as the targets."),
+    ("gram_by_chw", "the Gram matrix is divided by C*H*W; divide by the number of positions H*W only (exercise 4)."),
+    ("gram_by_c", "the Gram matrix is divided by the number of channels C; divide by the number of positions H*W (exercise 4)."),
+    ("reshape_positions", "reshaping a (C, H, W) map to (H*W, C) and transposing mixes numbers of different channels (exercise 4): "
+                          "reshape to (C, H*W) directly, f.reshape(C, -1)."),
+    ("by_abs_sum", "divide by the sum of the *squared* target, (S**2).sum(), not by the sum of its absolute values."),
+    ("by_sum_squared", "divide by the sum of the squared entries, (S**2).sum(), not by the square of their sum, S.sum()**2."),
+    ("by_norm", "divide by (S**2).sum(), the squared size of the target, not by its norm, np.sqrt((S**2).sum())."),
+    ("elementwise", "divide the two sums, ((G - S)**2).sum() / (S**2).sum(): dividing entry by entry, ((G - S)**2 / S**2).sum(), "
+                    "blows up wherever an entry of S is near 0."),
+    ("global_ratio", "compute the relative error of each layer first, then average those: one ratio of the summed errors over "
+                     "the summed sizes lets the layer with the largest Gram matrices decide alone."),
     ("no_square", "the differences are not squared: each term is the sum of (G - S)**2 divided by the sum of S**2."),
     ("norm", "you took the square root (a norm); the term is the *squared* error: ((G - S)**2).sum() / (S**2).sum()."),
     ("no_relative", "each layer's term must be divided by (S**2).sum(): relative errors, so that a layer with large "
@@ -570,6 +614,8 @@ class StyleLoss(Exercise):
         got = float(arr.reshape(()))
         check_finite(np.asarray(got), what)
         want = _style(feats, targets)
+        if got == 0 and want != 0 and got == float(np.sum([_style([f], [t]) for f, t in zip(feats, targets)]) // len(feats)):
+            raise Wrong("the result is 0: an integer division? `//` rounds down (here to 0); divide with `/` (or use np.mean).")
         if not np.isclose(got, want, rtol=1e-5):
             for variant, message in _STYLE_MISTAKES:
                 if np.isclose(got, _style(feats, targets, variant), rtol=1e-5):
