@@ -266,7 +266,7 @@ class Animation:
         }
 
 
-def show_jpeg(fig, quality: int = 80, dpi: int | None = None) -> None:
+def show_jpeg(fig: "plt.Figure", quality: int = 80, dpi: int | None = None) -> None:
     """Show ``fig`` as a JPEG instead of the usual PNG (wherever the call stands in a cell), and close it.
 
     For figures full of photos or noise: a PNG of such pixels hardly compresses, a JPEG does
@@ -278,8 +278,8 @@ def show_jpeg(fig, quality: int = 80, dpi: int | None = None) -> None:
     from IPython.display import display
 
     buf = io.BytesIO()
-    title = fig._suptitle.get_text() if fig._suptitle is not None else \
-        "; ".join(t for t in (ax.get_title() for ax in fig.axes) if t)
+    sup = fig.get_suptitle() if hasattr(fig, "get_suptitle") else (fig._suptitle.get_text() if fig._suptitle else "")
+    title = sup or "; ".join(dict.fromkeys(t for t in (ax.get_title() for ax in fig.axes) if t))
     try:
         fig.savefig(buf, format="jpeg", dpi=dpi or fig.dpi, bbox_inches="tight", pil_kwargs={"quality": int(quality)})
     finally:
@@ -293,7 +293,7 @@ class JpegFigure:
     def __init__(self, jpeg: bytes, title: str = "") -> None:
         self.jpeg, self.title = jpeg, title
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
         return {
             "image/jpeg": base64.b64encode(self.jpeg).decode("ascii"),
             "text/plain": f"<figure (JPEG): {self.title}>" if self.title else "<figure (JPEG)>",

@@ -197,7 +197,7 @@ def test_ddim_step_mistakes():
     rng = np.random.default_rng(0)
     assert q.evaluate(lambda x, e, a, b: day11._ddim(x, e, a, b) + 0.1 * rng.normal(size=x.shape)).status == "incorrect"
     example = np.random.default_rng(116)                 # the check's own example, copied as a beginner might
-    fixed = day11._ddim(example.normal(size=(2, 1, 3, 3)), example.normal(size=(2, 1, 3, 3)), 0.3, 0.7)
+    fixed = day11._ddim(example.normal(size=(2, 1, 3, 3)), example.normal(size=(2, 1, 3, 3)), 0.3, 0.6)
     assert "new random inputs" in _msg(q, lambda x, e, a, b: fixed if b < 1 else day11._ddim(x, e, a, b))
 
 
@@ -240,6 +240,9 @@ def test_ddim_step_more_mistakes():
     assert "brackets" in _msg(q, lambda x, e, a, b: r(b) * (x - r(1 - a) * e / r(a)) + r(1 - b) * e)
     assert "divided by ab_t" in _msg(q, lambda x, e, a, b: r(b) * (x - r(1 - a) * e) / a + r(1 - b) * e)
     assert "plus sign" in _msg(q, lambda x, e, a, b: r(b) * x0(x, e, a) - r(1 - b) * e)
+    assert "unchanged" in _msg(q, lambda x, e, a, b: x)
+    assert "unchanged" in _msg(q, lambda x, e, a, b: r(a) * x0(x, e, a) + r(1 - a) * e)
+    assert "ab_prev = 1" not in q.evaluate(lambda x, e, a, b: day11._ddim(x, e, a, b)).message
     assert "factors are swapped" in _msg(q, lambda x, e, a, b: r(1 - b) * x0(x, e, a) + r(b) * e)
     rng = np.random.default_rng()
     assert "no fresh noise" in _msg(q, lambda x, e, a, b: r(b) * x0(x, e, a) + r(1 - b) * rng.normal(size=x.shape))
@@ -261,7 +264,8 @@ def test_style_loss_more_mistakes():
     hw = lambda f: f.shape[1] * f.shape[2]
     assert "C*H*W" in _msg(q, loss(lambda f: f.size, right))
     assert "number of channels C" in _msg(q, loss(lambda f: f.shape[0], right))
-    assert "absolute values" in _msg(q, loss(hw, lambda g, s: ((g - s) ** 2).sum() / np.abs(s).sum()))
+    assert "sum of its entries" in _msg(q, loss(hw, lambda g, s: ((g - s) ** 2).sum() / np.abs(s).sum()))
+    assert "sum of its entries" in _msg(q, loss(hw, lambda g, s: ((g - s) ** 2).sum() / s.sum()))
     assert "square of their sum" in _msg(q, loss(hw, lambda g, s: ((g - s) ** 2).sum() / s.sum() ** 2))
     assert "not by its norm" in _msg(q, loss(hw, lambda g, s: ((g - s) ** 2).sum() / np.sqrt((s ** 2).sum())))
     assert "entry by entry" in _msg(q, loss(hw, lambda g, s: ((g - s) ** 2 / s ** 2).sum()))

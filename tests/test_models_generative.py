@@ -263,8 +263,18 @@ def test_latent_denoiser_shapes_labels_and_guidance():
     z, t = torch.randn(5, 16), torch.randint(0, 50, (5,))
     y = torch.tensor([0, 1, 2, 3, 10])
     assert m(z, t, y).shape == (5, 16)
-    # no label for the whole batch is the "no label" class
+    # no label for the whole batch is the "no label" class; the label and the time step both matter
     assert torch.allclose(m(z, t), m(z, t, torch.full((5,), 10)))
+    assert not torch.allclose(m(z, t, y), m(z, t), atol=1e-4)
+    assert not torch.allclose(m(z, t, y), m(z, t + 5, y), atol=1e-4)
+    # the blocks are residual: with their last layers zeroed, the output is out(inp + time + label)
+    with torch.no_grad():
+        for block in m.blocks:
+            block[-1].weight.zero_(); block[-1].bias.zero_()
+        base = m.inp(z) + m.time_mlp(diffusion.timestep_embedding(t, m.time_dim)) + m.label_emb(y)
+        assert torch.allclose(m(z, t, y), m.out(base), atol=1e-5)
+    torch.manual_seed(0)
+    m = diffusion.LatentDenoiser(16, hidden=256)
     # guidance mixes the two predictions, (1 + w) eps_c - w eps_u
     wanted = torch.tensor([3, 3, 1, 0, 9])
     g = diffusion.Guided(m, wanted, w=2.0)
@@ -323,7 +333,10 @@ def test_random_features_are_frozen_seeded_and_shaped():
     other, _ = style.random_features(seed=1)
     assert torch.equal(net[1].weight, again[1].weight) and not torch.equal(net[1].weight, other[1].weight)
     w = net[4].weight                                                # He init: std sqrt(2 / fan_in)
-    assert abs(w.std().item() - math.sqrt(2 / (32 * 9))) < 0.01
+    assert abs(w.std().item() / math.sqrt(2 / (32 * 9)) - 1) < 0.02
+    assert all(float(m.bias.abs().max()) == 0 for m in net if isinstance(m, torch.nn.Conv2d))
+    assert any(isinstance(m, torch.nn.AvgPool2d) for m in net) and not any(isinstance(m, torch.nn.MaxPool2d) for m in net)
+    assert torch.allclose(net[0](torch.full((1, 3, 2, 2), 0.5)), torch.zeros(1, 3, 2, 2))   # centred input
     # pixels get gradients through the frozen network
     img = torch.rand(1, 3, 32, 32, requires_grad=True)
     net(img).pow(2).mean().backward()

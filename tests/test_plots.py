@@ -138,3 +138,14 @@ def test_show_jpeg_displays_a_jpeg_and_closes_the_figure(monkeypatch):
     assert set(bundle) == {"image/jpeg", "text/plain"}
     assert base64.b64decode(bundle["image/jpeg"])[:2] == b"\xff\xd8"    # a JPEG's first bytes
     assert bundle["text/plain"] == "<figure (JPEG): noise>"
+    # a suptitle names the figure; the quality is honoured
+    sizes = []
+    for quality in (20, 95):
+        fig, axs = plt.subplots(1, 2)
+        for ax in axs:
+            ax.imshow(np.random.default_rng(1).random((64, 64, 3))); ax.set(title="same")
+        fig.suptitle("two panels")
+        plots.show_jpeg(fig, quality=quality)
+        sizes.append(len(shown[-1].jpeg))
+    assert shown[-1]._repr_mimebundle_()["text/plain"] == "<figure (JPEG): two panels>"
+    assert sizes[0] < 0.7 * sizes[1]

@@ -397,6 +397,8 @@ def _ddim(x_t, eps, ab_t, ab_prev, variant="right"):
     x0 = (x_t - root(1 - ab_t) * eps) / root(ab_t)
     if variant == "x0_only":
         return x0
+    if variant == "unchanged":
+        return x_t
     if variant == "no_divide":
         x0 = x_t - np.sqrt(1 - ab_t) * eps
     if variant == "plus":
@@ -421,6 +423,8 @@ _DDIM_MISTAKES = (
              "x0 = (x_t - sqrt(1 - ab_t) * eps) / sqrt(ab_t), and the result is built at the *target* level ab_prev."),
     ("no_sqrt", "the square roots are missing: x_t = sqrt(ab) * x0 + sqrt(1 - ab) * eps scales by the square roots "
                 "of alpha-bar and of 1 - alpha-bar (they are the standard deviations' factors), not by the values."),
+    ("unchanged", "you returned x_t unchanged (or rebuilt it at its own level, sqrt(ab_t) * x0 + sqrt(1 - ab_t) * eps): "
+                  "the step must move to the level ab_prev: sqrt(ab_prev) * x0 + sqrt(1 - ab_prev) * eps."),
     ("x0_only", "you returned the predicted clean image x0 itself. DDIM walks to the noise level ab_prev: "
                 "sqrt(ab_prev) * x0 + sqrt(1 - ab_prev) * eps (only at the very end, ab_prev = 1, is that x0)."),
     ("no_divide", "the predicted clean image must be divided by sqrt(ab_t): "
@@ -463,7 +467,7 @@ class DDIMStep(Exercise):
     def verify(self, fn):
         rng = np.random.default_rng(116)
         x, eps = rng.normal(size=(2, 1, 3, 3)), rng.normal(size=(2, 1, 3, 3))
-        ab_t, ab_prev = 0.3, 0.7
+        ab_t, ab_prev = 0.3, 0.6                 # not summing to 1: distinct mistakes give distinct numbers
         what = "my_ddim_step(x_t, eps, ab_t, ab_prev)"
         out = as_array(call(fn, x, eps, ab_t, ab_prev, what="`my_ddim_step`"), what)
         check_shape(out, x.shape, what)
@@ -551,7 +555,8 @@ _STYLE_MISTAKES = (
     ("gram_by_c", "the Gram matrix is divided by the number of channels C; divide by the number of positions H*W (exercise 4)."),
     ("reshape_positions", "reshaping a (C, H, W) map to (H*W, C) and transposing mixes numbers of different channels (exercise 4): "
                           "reshape to (C, H*W) directly, f.reshape(C, -1)."),
-    ("by_abs_sum", "divide by the sum of the *squared* target, (S**2).sum(), not by the sum of its absolute values."),
+    ("by_abs_sum", "divide by the sum of the *squared* entries of the target, (S**2).sum(), not by the sum of its entries, "
+                   "S.sum() (or of their absolute values)."),
     ("by_sum_squared", "divide by the sum of the squared entries, (S**2).sum(), not by the square of their sum, S.sum()**2."),
     ("by_norm", "divide by (S**2).sum(), the squared size of the target, not by its norm, np.sqrt((S**2).sum())."),
     ("elementwise", "divide the two sums, ((G - S)**2).sum() / (S**2).sum(): dividing entry by entry, ((G - S)**2 / S**2).sum(), "
@@ -615,7 +620,8 @@ class StyleLoss(Exercise):
         check_finite(np.asarray(got), what)
         want = _style(feats, targets)
         if got == 0 and want != 0 and got == float(np.sum([_style([f], [t]) for f, t in zip(feats, targets)]) // len(feats)):
-            raise Wrong("the result is 0: an integer division? `//` rounds down (here to 0); divide with `/` (or use np.mean).")
+            raise Wrong("the result is 0: an integer division (`//` rounds down, here to 0: divide with `/` or use np.mean), "
+                        "or a total that is never added to?")
         if not np.isclose(got, want, rtol=1e-5):
             for variant, message in _STYLE_MISTAKES:
                 if np.isclose(got, _style(feats, targets, variant), rtol=1e-5):
