@@ -201,12 +201,14 @@ def test_ddim_step_mistakes():
     assert "new random inputs" in _msg(q, lambda x, e, a, b: fixed if b < 1 else day11._ddim(x, e, a, b))
 
 
+def gram(f):
+    """The right Gram matrix of a (C, H, W) map, for building wrong answers around it."""
+    g = f.reshape(f.shape[0], -1)
+    return g @ g.T / g.shape[1]
+
+
 def test_style_loss_mistakes():
     q = day11.q7
-
-    def gram(f):
-        g = f.reshape(f.shape[0], -1)
-        return g @ g.T / g.shape[1]
 
     def terms(fs, ts):
         return [((gram(f) - s) ** 2).sum() / (s ** 2).sum() for f, s in zip(fs, ts)]
@@ -278,12 +280,10 @@ def test_style_loss_more_mistakes():
         return np.mean(out)
 
     def global_ratio(fs, ts):
-        err = sum(((f.reshape(f.shape[0], -1) @ f.reshape(f.shape[0], -1).T / hw(f) - s) ** 2).sum() for f, s in zip(fs, ts))
-        return err / sum((s ** 2).sum() for s in ts)
+        return sum(((gram(f) - s) ** 2).sum() for f, s in zip(fs, ts)) / sum((s ** 2).sum() for s in ts)
 
     def floor_division(fs, ts):
-        terms = [((f.reshape(f.shape[0], -1) @ f.reshape(f.shape[0], -1).T / hw(f) - s) ** 2).sum() / (s ** 2).sum()
-                 for f, s in zip(fs, ts)]
+        terms = [((gram(f) - s) ** 2).sum() / (s ** 2).sum() for f, s in zip(fs, ts)]
         return sum(terms) // len(terms)
 
     assert "mixes numbers of different channels" in _msg(q, positions)

@@ -95,7 +95,7 @@ def _gpu_cfg(day: str) -> dict:
 
 def test_every_budget_of_a_gpu_config_is_known():
     """A new ``*_steps`` (or rounds, iters) key must be a budget, or the gpu-shaped run trains it in full."""
-    for day in ("11", "12"):
+    for day in sorted(_days_with_gpu_sizes()):
         unknown = {k for k in _gpu_cfg(day) if re.search(r"_(steps|rounds|iters)$", k)} - BUDGETS
         assert not unknown, f"day {day}: add {sorted(unknown)} to BUDGETS (and to STEPS if they are optimisation steps)"
 

@@ -198,6 +198,13 @@ class AlphaBar(Exercise):
         return (np.linspace(rng.uniform(1e-4, 1e-2), rng.uniform(0.05, 0.3), T),)
 
 
+def _gram(features):
+    """The Gram matrix of feature maps ``(C, H, W)``: ``(C, C)``, normalised by the positions ``H*W``."""
+    c = features.shape[0]
+    f = features.reshape(c, -1)
+    return f @ f.T / f.shape[1]
+
+
 class Gram(Exercise):
     name = "my_gram"
     title = "Exercise 4 — the Gram matrix of style transfer"
@@ -216,14 +223,8 @@ class Gram(Exercise):
             return F @ F.T / (H * W)
     """
 
-    @staticmethod
-    def _gram(features):
-        c, h, w = features.shape
-        f = features.reshape(c, h * w)
-        return f @ f.T / (h * w)
-
     def reference(self):
-        return self._gram
+        return _gram
 
     def verify(self, fn):
         c, h, w = _FEATS.shape
@@ -234,7 +235,7 @@ class Gram(Exercise):
             raise Wrong(f"got shape ({c},): one number per channel, the products of each channel with itself only (the "
                         "diagonal). Use a matrix product, F @ F.T, to pair every channel with every other.")
         got = _result(raw, (c, c), "my_gram(features)")
-        want = self._gram(_FEATS)
+        want = _gram(_FEATS)
         if np.allclose(got, want * h * w):
             raise Wrong(f"divide by the number of positions H*W = {h * w}, so the Gram matrix does not grow with the image size.")
         if np.allclose(got, want * h * w / c):
@@ -495,11 +496,6 @@ class DDIMStep(Exercise):
 
 # --- 7. the style loss over several layers ------------------------------------------------------
 
-def _gram_np(f):
-    c = f.shape[0]
-    g = f.reshape(c, -1)
-    return g @ g.T / g.shape[1]
-
 
 def _style(feats, targets, variant="right"):
     """Mean over the layers of ||G(F) - S||^2 / ||S||^2, and the typical mistakes (``variant``)."""
@@ -533,7 +529,7 @@ def _style(feats, targets, variant="right"):
     if variant == "sum_layers":
         return float(np.sum(terms))
     if variant == "global_ratio":
-        return float(sum(((_gram_np(f) - s) ** 2).sum() for f, s in zip(feats, targets))
+        return float(sum(((_gram(f) - s) ** 2).sum() for f, s in zip(feats, targets))
                      / sum((s ** 2).sum() for s in targets))
     if variant == "last_only":
         return float(terms[-1])
@@ -604,7 +600,7 @@ class StyleLoss(Exercise):
         for k in range(layers):
             c, h = int(rng.integers(2, 7)), int(rng.integers(2, 6))
             feats.append(np.abs(rng.normal(size=(c, h, h))))
-            targets.append(_gram_np(np.abs(rng.normal(size=(c, h, h))) * rng.uniform(0.5, 3.0)))
+            targets.append(_gram(np.abs(rng.normal(size=(c, h, h))) * rng.uniform(0.5, 3.0)))
         return feats, targets
 
     def verify(self, fn):
