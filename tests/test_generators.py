@@ -114,3 +114,25 @@ def test_brush_painting_is_a_seeded_colour_texture():
     assert len(np.unique(img.reshape(-1, 3).round(1), axis=0)) > 20
     with pytest.raises(ValueError, match="size >= 8"):
         brush_painting(4)
+
+
+def test_instrument_notes_shapes_classes_and_seed():
+    x, y = g.instrument_notes(n_per_class=3, sample_rate=8000, seconds=0.25, seed=0)
+    assert x.shape == (15, 2000) and x.dtype == np.float32 and y.dtype == np.int64
+    assert list(np.bincount(y)) == [3] * 5 and len(g.INSTRUMENT_NAMES) == 5
+    peaks = np.abs(x).max(1)
+    assert (peaks >= 0.5 - 1e-6).all() and (peaks <= 0.9 + 1e-6).all()
+    assert np.abs(x[:, -1]).max() < 1e-6                          # faded out: no click at the end
+    np.testing.assert_array_equal(x, g.instrument_notes(3, 8000, 0.25, seed=0)[0])
+    assert not np.allclose(x, g.instrument_notes(3, 8000, 0.25, seed=1)[0])
+
+
+def test_instrument_notes_sound_at_their_pitch():
+    x, y = g.instrument_notes(n_per_class=4, sample_rate=8000, seconds=0.5, seed=0)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.shape[1]), axis=1))
+    freqs = np.fft.rfftfreq(x.shape[1], 1 / 8000)
+    for c, f0 in enumerate([523.25, 293.66, 392.0, 659.26, 146.83]):
+        peak = freqs[spectrum[y == c].argmax(1)]
+        assert (abs(peak / f0 - 1) < 0.08).all(), (g.INSTRUMENT_NAMES[c], peak)   # the loudest partial: the fundamental
+    with pytest.raises(ValueError, match="n_per_class >= 1"):
+        g.instrument_notes(0)
