@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 from .expect import ExpectationError, expect
 from .profiles import PROFILES, ProfileError, active_profile, pick

@@ -402,8 +402,8 @@ def instrument_notes(n_per_class: int = 200, sample_rate: int = 8000, seconds: f
         ``labels`` ``(5 * n_per_class,)`` int64, class by class.
     """
     n = round(sample_rate * seconds)
-    if n_per_class < 1 or sample_rate < 1000 or n < 2 * 0.02 * sample_rate:
-        raise ValueError(f"instrument_notes needs n_per_class >= 1, sample_rate >= 1000 and seconds >= 0.04; "
+    if n_per_class < 1 or sample_rate < 2000 or n < 2 * 0.02 * sample_rate:   # 2 kHz: every fundamental fits
+        raise ValueError(f"instrument_notes needs n_per_class >= 1, sample_rate >= 2000 and seconds >= 0.04; "
                          f"got n_per_class={n_per_class}, sample_rate={sample_rate}, seconds={seconds}")
     rng = np.random.default_rng(seed)
     t = np.arange(n) / sample_rate

@@ -32,11 +32,11 @@ NOTEBOOKS = {p.name[:2]: p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]
 # them from the smoke profile. Everything else (widths, depths, batch and block sizes) is gpu's.
 BUDGETS = {"vae_steps", "gan_rounds", "gan_round_steps", "toy_steps", "toy_T", "toy_ddpm_steps",
            "ddpm_steps", "ddpm_T", "latent_steps", "n_judge", "art_steps", "dream_steps", "p2p_steps", "cyc_steps",
-           "judge_images", "max_iters", "eval_every", "eval_iters", "ft_steps"}
+           "sound_judge_steps", "wave_steps", "n_sounds", "judge_images", "max_iters", "eval_every", "eval_iters", "ft_steps"}
 # Of those, the optimisation steps, which the shaped run cuts to a tenth of smoke's (at least 2: a step at the gpu
 # sizes takes seconds on one CPU thread, and two steps show that training runs and resumes).
 STEPS = {"vae_steps", "gan_round_steps", "toy_steps", "toy_ddpm_steps", "ddpm_steps", "latent_steps", "art_steps",
-         "dream_steps", "p2p_steps", "cyc_steps", "max_iters", "ft_steps"}
+         "dream_steps", "p2p_steps", "cyc_steps", "sound_judge_steps", "wave_steps", "max_iters", "ft_steps"}
 T4_BYTES = 15 * 2**30
 
 SHAPED_STARTUP = f'''

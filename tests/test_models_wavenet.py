@@ -42,14 +42,16 @@ def test_the_label_changes_the_prediction():
     assert (a - b).abs().max() > 1e-3
 
 
-def test_step_by_step_equals_the_full_pass():
-    net = _net(dilations=(1, 2, 4, 8, 16))
+@pytest.mark.parametrize("dilations", [(1, 2, 4, 8, 16), (1, 2, 4, 1, 2)])
+def test_step_by_step_equals_the_full_pass(dilations):
+    net = _net(dilations=dilations)                        # (1, 2, 4, 1, 2): a buffer per layer, not per dilation
     for p in net.parameters():                             # make every layer matter
         torch.nn.init.normal_(p, std=0.3)
     codes, y = torch.randint(0, 256, (4, 70)), torch.tensor([0, 1, 2, 3])
     with torch.no_grad():
         full = net(codes, y)
         state = net.start_state(y)
+        assert all(b.abs().max() == 0 for b in state["buffers"])        # nothing before the start
         stepped = torch.stack([net.step(state, codes[:, t]) for t in range(codes.shape[1])], 1)
     torch.testing.assert_close(stepped, full, rtol=1e-4, atol=1e-4)
 
@@ -68,6 +70,19 @@ def test_generate_is_seeded_shaped_and_follows_the_model():
     assert torch.equal(a, b) and a.min() >= 0 and a.max() < 16 and len(a.unique()) > 3
 
 
+def test_greedy_generation_follows_the_full_pass_and_the_label():
+    net = _net(levels=32, dilations=(1, 2, 4), num_classes=3)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    y = torch.tensor([0, 1, 2, 2])
+    g = net.generate(y, 40, temperature=1e-4, generator=torch.Generator().manual_seed(0))   # ~ argmax
+    inp = torch.cat([torch.full((4, 1), net.start), g[:, :-1]], 1)      # what each step was given
+    with torch.no_grad():
+        greedy = net(inp, y).argmax(-1)
+    assert torch.equal(g, greedy)                            # fed back, label used, temperature applied
+    assert not torch.equal(g[0], g[2])                       # a different label, a different sound
+
+
 def test_bad_input_is_explained():
     net = _net(num_classes=3)
     with pytest.raises(ValueError, match=r"\(B, T\) int64"):
@@ -76,7 +91,15 @@ def test_bad_input_is_explained():
         net(torch.randint(0, 256, (2, 10)), torch.tensor([0]))
     with pytest.raises(ValueError, match=r"\[0, 3\)"):
         net(torch.randint(0, 256, (1, 10)), torch.tensor([3]))
+    with pytest.raises(ValueError, match=r"\(B,\) int64"):
+        net(torch.randint(0, 256, (1, 10)), torch.tensor(2))       # a 0-d label
+    with pytest.raises(ValueError, match=r"codes must lie in \[0, 256\)"):
+        net(torch.full((1, 10), 256), torch.tensor([0]))
+    with pytest.raises(ValueError, match=r"\(B,\) int64"):
+        net.step(net.start_state(torch.tensor([0])), torch.tensor([[1]]))
     with pytest.raises(ValueError, match="temperature > 0"):
         net.generate(torch.tensor([0]), 5, temperature=0)
-    with pytest.raises(ValueError, match="dilations >= 1"):
+    with pytest.raises(ValueError, match="whole-number dilations"):
         WaveNet(dilations=(1, 0))
+    with pytest.raises(ValueError, match="whole-number dilations"):
+        WaveNet(dilations=(1, 1.5))
