@@ -135,6 +135,47 @@ def decision_boundary(
     return ax
 
 
+def spectrograms(
+    specs: np.ndarray,
+    *,
+    row_names: Sequence[str],
+    col_names: Sequence[str],
+    seconds: float,
+    sample_rate: int,
+    title: str = "Spectrograms",
+    vmax: float | None = None,
+):
+    """Show log-power spectrograms ``specs`` ``(rows, cols, frequencies, frames)`` in a grid.
+
+    Row ``r``, column ``c`` is titled ``"{row_names[r]}: {col_names[c]}"``; the x axis runs from 0
+    to ``seconds``, the y axis from 0 Hz to the Nyquist frequency ``sample_rate / 2``. Every panel
+    shares one colour range (0 to ``vmax``, by default the largest value), shown by one colour bar,
+    so that the same colour is the same loudness everywhere.
+    """
+    specs = np.asarray(specs)
+    if specs.ndim != 4 or specs.shape[:2] != (len(row_names), len(col_names)):
+        raise ValueError(f"specs must have shape (rows, cols, frequencies, frames) = ({len(row_names)}, "
+                         f"{len(col_names)}, F, T) for {len(row_names)} row and {len(col_names)} column names, "
+                         f"got {specs.shape}")
+    rows, cols = specs.shape[:2]
+    vmax = float(specs.max()) if vmax is None else vmax
+    fig, axs = plt.subplots(rows, cols, figsize=(2.8 * cols + 1, 2.6 * rows), sharex=True, sharey=True,
+                            squeeze=False, constrained_layout=True)
+    for r in range(rows):
+        for c in range(cols):
+            ax = axs[r, c]
+            im = ax.imshow(specs[r, c], origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=vmax,
+                           extent=(0, seconds, 0, sample_rate / 2))
+            ax.set_title(f"{row_names[r]}: {col_names[c]}")
+            ax.grid(False)
+        axs[r, 0].set_ylabel("frequency (Hz)")
+    for ax in axs[-1]:
+        ax.set_xlabel("time (s)")
+    fig.colorbar(im, ax=axs, label="log(1 + power)")
+    fig.suptitle(title)
+    return fig
+
+
 def heatmap(
     matrix: np.ndarray,
     *,

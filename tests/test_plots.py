@@ -149,3 +149,18 @@ def test_show_jpeg_displays_a_jpeg_and_closes_the_figure(monkeypatch):
         sizes.append(len(shown[-1].jpeg))
     assert shown[-1]._repr_mimebundle_()["text/plain"] == "<figure (JPEG): two panels>"
     assert sizes[0] < 0.7 * sizes[1]
+
+
+def test_spectrograms_grid_shares_one_colour_range():
+    specs = np.zeros((2, 3, 129, 32))
+    specs[1, 2] = 7.0
+    fig = plots.spectrograms(specs, row_names=["real", "fake"], col_names=["a", "b", "c"], seconds=0.5,
+                             sample_rate=8000, title="S")
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    assert len(panels) == 6 and panels[5].get_title() == "fake: c"
+    assert all(ax.get_images()[0].get_clim() == (0, 7.0) for ax in panels)
+    assert panels[0].get_ylim() == (0, 4000) and panels[0].get_xlim() == (0, 0.5)
+    assert any(ax.get_ylabel() == "log(1 + power)" for ax in fig.axes)        # the colour bar
+    with pytest.raises(ValueError, match="rows, cols, frequencies, frames"):
+        plots.spectrograms(specs[0], row_names=["real"], col_names=["a", "b", "c"], seconds=0.5, sample_rate=8000)
+    plt.close(fig)
