@@ -93,6 +93,8 @@ def test_bad_input_is_explained():
         net(torch.randint(0, 256, (1, 10)), torch.tensor([3]))
     with pytest.raises(ValueError, match=r"\(B,\) int64"):
         net(torch.randint(0, 256, (1, 10)), torch.tensor(2))       # a 0-d label
+    with pytest.raises(ValueError, match=r"\(B,\) int64, got list"):
+        net(torch.randint(0, 256, (1, 10)), [0])                   # a list, not a tensor
     with pytest.raises(ValueError, match=r"codes must lie in \[0, 256\)"):
         net(torch.full((1, 10), 256), torch.tensor([0]))
     with pytest.raises(ValueError, match=r"\(B,\) int64"):

@@ -12,6 +12,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def _describe(x: object) -> str:
+    """``"(2, 3) torch.float32"`` for a tensor, the type's name for anything else (for error messages)."""
+    return f"{tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
+
+
 class WaveNet(nn.Module):
     """An autoregressive model of audio codes: ``p(x_t | x_<t, label)``, one softmax per sample.
 
@@ -59,7 +64,7 @@ class WaveNet(nn.Module):
     def _conditions(self, y: torch.Tensor) -> torch.Tensor:
         """Labels ``(B,)`` -> per-layer biases ``(B, layers, 2C)``."""
         if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.dtype != torch.long:
-            raise ValueError(f"WaveNet takes labels of shape (B,) int64, got {tuple(y.shape)} {y.dtype}")
+            raise ValueError(f"WaveNet takes labels of shape (B,) int64, got {_describe(y)}")
         if len(y) and (y.min() < 0 or y.max() >= self.num_classes):
             raise ValueError(f"labels must lie in [0, {self.num_classes}), got {y.min().item()}..{y.max().item()}")
         return self.label(y).view(len(y), len(self.dilations), 2 * self.channels)
@@ -72,8 +77,7 @@ class WaveNet(nn.Module):
 
     def _check_codes(self, codes: torch.Tensor, ndim: int, shape: str) -> None:
         if not isinstance(codes, torch.Tensor) or codes.ndim != ndim or codes.dtype != torch.long:
-            got = f"{tuple(codes.shape)} {codes.dtype}" if isinstance(codes, torch.Tensor) else type(codes).__name__
-            raise ValueError(f"WaveNet takes codes of shape {shape} int64, got {got}")
+            raise ValueError(f"WaveNet takes codes of shape {shape} int64, got {_describe(codes)}")
         if codes.numel() and (codes.min() < 0 or codes.max() >= self.levels):
             raise ValueError(f"codes must lie in [0, {self.levels}), got {codes.min().item()}..{codes.max().item()}")
 
